@@ -1,0 +1,91 @@
+// `webaccel embed`: sentence embeddings with a BERT encoder folder, written as JSON.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "models/bert.h"
+
+namespace webaccel::cli {
+namespace {
+
+struct EmbedOptions {
+  std::string model = "models/minilm";
+  std::vector<std::string> texts;
+  std::string input_file;
+  std::string output;
+  size_t threads = default_threads();
+};
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(ErrorKind::kIo, path + ": cannot open");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+void run_embed(const EmbedOptions& o) {
+  std::vector<std::string> texts = o.texts;
+  if (!o.input_file.empty()) {
+    auto more = o.input_file == "-" ? std::vector<std::string>{} : read_lines(o.input_file);
+    if (o.input_file == "-") {
+      for (std::string line; std::getline(std::cin, line);) if (!line.empty()) more.push_back(line);
+    }
+    texts.insert(texts.end(), more.begin(), more.end());
+  }
+  if (texts.empty()) fail(ErrorKind::kInput, "no texts to embed (give them as arguments or with --file)");
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (texts[i].empty()) fail(ErrorKind::kInput, "text #" + std::to_string(i) + " is empty");
+  }
+
+  const BertModel model(o.model);
+  ThreadPool pool(o.threads);
+  nlohmann::json j;
+  j["model"] = o.model;
+  j["dim"] = model.config().n_embd;
+  j["normalized"] = model.config().normalize;
+  auto& out = j["embeddings"] = nlohmann::json::array();
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t n_tokens = 0;
+  for (const auto& text : texts) {
+    const auto ids = model.tokenizer().encode(text, model.config().max_seq_length);
+    n_tokens += ids.size();
+    out.push_back(model.embed_tokens(ids, pool));
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string text = j.dump() + "\n";
+  if (o.output.empty() || o.output == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    const std::string tmp = o.output + ".partial";
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f || !(f << text) || !(f.flush())) fail(ErrorKind::kIo, o.output + ": write failed");
+    f.close();
+    if (std::rename(tmp.c_str(), o.output.c_str()) != 0) fail(ErrorKind::kIo, o.output + ": cannot rename from " + tmp);
+  }
+  std::fprintf(stderr, "[webaccel] embedded %zu texts (%zu tokens) in %.3f s: %.1f sentences/s, %zu threads\n",
+               texts.size(), n_tokens, s, static_cast<double>(texts.size()) / s, pool.size());
+}
+
+}  // namespace
+
+void add_embed_command(CLI::App& app) {
+  auto o = std::make_shared<EmbedOptions>();
+  auto* cmd = app.add_subcommand("embed", "Embed sentences with a BERT encoder (sentence-transformers folder); JSON out");
+  cmd->add_option("-m,--model", o->model, "model folder (config.json, model.safetensors, vocab.txt)")->capture_default_str();
+  cmd->add_option("texts", o->texts, "texts to embed");
+  cmd->add_option("-f,--file", o->input_file, "read texts from a file, one per line ('-' for stdin)");
+  cmd->add_option("-o,--output", o->output, "write the JSON here instead of stdout");
+  cmd->add_option("-t,--threads", o->threads, "threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->callback([o] { run_embed(*o); });
+}
+
+}  // namespace webaccel::cli

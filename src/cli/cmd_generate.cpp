@@ -1,0 +1,160 @@
+// `webaccel generate`: text generation with a llama-architecture GGUF, streamed to stdout.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "models/llama.h"
+#include "models/llama_vocab.h"
+#include "runtime/chat_template.h"
+#include "runtime/sampler.h"
+
+namespace webaccel::cli {
+namespace {
+
+struct GenerateOptions {
+  std::string model = "models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
+  std::string prompt;
+  std::string token_ids;
+  int n_predict = 64;
+  SamplerConfig sampler{0.7f, 40, 0.95f, 42};
+  bool chat = true;
+  bool ignore_eos = false;
+  bool quiet = false;
+  size_t threads = default_threads();
+  size_t ctx_size = 2048;
+  std::string json_path;
+  std::string logits_path;
+};
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::vector<int32_t> parse_token_ids(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::istringstream in(text);
+  std::string item;
+  while (in >> item) {
+    for (char& c : item) if (c == ',') c = ' ';
+    std::istringstream parts(item);
+    long long v;
+    while (parts >> v) ids.push_back(static_cast<int32_t>(v));
+    if (!parts.eof()) fail(ErrorKind::kUsage, "--token-ids: '" + item + "' is not a list of integers");
+  }
+  return ids;
+}
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(ErrorKind::kIo, path + ": cannot open for writing");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) fail(ErrorKind::kIo, path + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(ErrorKind::kIo, path + ": cannot rename from " + tmp);
+}
+
+void run_generate(const GenerateOptions& o) {
+  if (o.prompt.empty() && o.token_ids.empty()) fail(ErrorKind::kInput, "the prompt is empty (give --prompt TEXT)");
+  if (o.n_predict < 0) fail(ErrorKind::kUsage, "-n must be >= 0");
+  Sampler sampler(o.sampler);
+
+  auto gguf = std::make_shared<const GgufFile>(o.model);
+  LlamaModel model(gguf);
+  tok::BpeTokenizer tokenizer(bpe_vocab_from_gguf(*gguf));
+
+  std::string prompt_text = o.prompt;
+  std::optional<ChatFormat> chat;
+  if (o.chat && o.token_ids.empty() && gguf->has("tokenizer.chat_template")) {
+    chat = chat_format_from_template(gguf->get_string("tokenizer.chat_template"));
+    if (chat) prompt_text = chat->format_user_turn(o.prompt);
+  }
+  std::vector<int32_t> prompt = o.token_ids.empty()
+                                    ? tokenizer.encode(prompt_text, tokenizer.add_bos_default(), /*parse_special=*/true)
+                                    : parse_token_ids(o.token_ids);
+  if (prompt.empty()) fail(ErrorKind::kInput, "the prompt is empty after tokenization");
+  if (prompt.size() + static_cast<size_t>(o.n_predict) > o.ctx_size) {
+    fail(ErrorKind::kInput, "the prompt (" + std::to_string(prompt.size()) + " tokens) plus -n " + std::to_string(o.n_predict) +
+                                " does not fit the context of " + std::to_string(o.ctx_size) + " tokens (--ctx-size)");
+  }
+  const int32_t end_of_turn = chat ? tokenizer.find(chat->end_of_turn).value_or(-1) : -1;
+
+  ThreadPool pool(o.threads);
+  LlamaSession session(model, o.ctx_size, pool);
+
+  const auto t_prompt = Clock::now();
+  auto logits = session.eval(prompt);
+  const double prompt_s = seconds_since(t_prompt);
+  if (!o.logits_path.empty()) {
+    write_file_atomically(o.logits_path, std::string(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
+  }
+
+  std::vector<int32_t> generated;
+  const auto t_decode = Clock::now();
+  for (int i = 0; i < o.n_predict; ++i) {
+    const int32_t next = sampler.sample(logits);
+    generated.push_back(next);
+    const bool stop = !o.ignore_eos && (next == tokenizer.eos_id() || next == end_of_turn);
+    if (!o.quiet && !stop) {
+      const auto& bytes = tokenizer.token_bytes(next);
+      std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+      std::fflush(stdout);
+    }
+    if (stop || i + 1 == o.n_predict) break;
+    logits = session.eval(std::span<const int32_t>(&generated.back(), 1));
+  }
+  const double decode_s = seconds_since(t_decode);
+  if (!o.quiet) std::fputc('\n', stdout);
+  // The first generated token comes from the prompt's logits: decode rate counts the evals after it.
+  const size_t decode_evals = generated.empty() ? 0 : generated.size() - 1;
+  const double prompt_tps = static_cast<double>(prompt.size()) / prompt_s;
+  const double decode_tps = decode_evals ? static_cast<double>(decode_evals) / decode_s : 0.0;
+  std::fprintf(stderr, "\n[webaccel] prompt: %zu tokens in %.3f s (%.1f tokens/s) | generated: %zu tokens, %.1f tokens/s | %zu threads, KV cache %.1f MiB\n",
+               prompt.size(), prompt_s, prompt_tps, generated.size(), decode_tps, pool.size(),
+               static_cast<double>(session.kv_cache_bytes()) / (1 << 20));
+
+  if (!o.json_path.empty()) {
+    nlohmann::json j;
+    j["model"] = o.model;
+    j["prompt_tokens"] = prompt;
+    j["generated_tokens"] = generated;
+    j["generated_text"] = tokenizer.decode(generated);
+    j["prompt_seconds"] = prompt_s;
+    j["decode_seconds"] = decode_s;
+    j["prompt_tokens_per_second"] = prompt_tps;
+    j["decode_tokens_per_second"] = decode_tps;
+    j["threads"] = pool.size();
+    write_file_atomically(o.json_path, j.dump(1) + "\n");
+  }
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto o = std::make_shared<GenerateOptions>();
+  auto* cmd = app.add_subcommand("generate", "Generate text with a llama-architecture GGUF model (streams to stdout)");
+  cmd->add_option("-m,--model", o->model, "GGUF file")->capture_default_str();
+  cmd->add_option("-p,--prompt", o->prompt, "prompt text (with --chat, the user's message)");
+  cmd->add_option("--token-ids", o->token_ids, "prompt as token ids (space or comma separated), bypassing the tokenizer");
+  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate")->capture_default_str();
+  cmd->add_option("--temperature", o->sampler.temperature, "0 = greedy")->capture_default_str();
+  cmd->add_option("--top-k", o->sampler.top_k, "0 = off")->capture_default_str();
+  cmd->add_option("--top-p", o->sampler.top_p, "1 = off")->capture_default_str();
+  cmd->add_option("--seed", o->sampler.seed, "sampling seed")->capture_default_str();
+  cmd->add_flag("--chat,!--no-chat", o->chat, "wrap the prompt in the model's chat template (default on)");
+  cmd->add_flag("--ignore-eos", o->ignore_eos, "keep generating after end-of-sequence tokens");
+  cmd->add_flag("-q,--quiet", o->quiet, "do not stream the text");
+  cmd->add_option("-t,--threads", o->threads, "threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("-c,--ctx-size", o->ctx_size, "context size in tokens")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--json", o->json_path, "write tokens, text and timings as JSON to this file");
+  cmd->add_option("--dump-logits", o->logits_path, "write the prompt's last-position logits (float32) to this file");
+  cmd->callback([o] { run_generate(*o); });
+}
+
+}  // namespace webaccel::cli

@@ -1,0 +1,14 @@
+// One function per subcommand: each adds its options to the app and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace webaccel::cli {
+
+void add_generate_command(CLI::App& app);
+void add_embed_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+
+size_t default_threads();
+
+}  // namespace webaccel::cli

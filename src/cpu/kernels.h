@@ -1,0 +1,38 @@
+// CPU kernels, dispatched at run time to the best SIMD target (Google Highway) the CPU has.
+// Each kernel has a scalar twin in namespace reference (reference_ops.h) that tests compare with.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "format/ggml_types.h"
+
+namespace webaccel::cpu {
+
+// --- quantized matmul pieces -------------------------------------------------------------
+// Quantizes one activation row (n % 32 == 0) into the block type weight_type is multiplied with
+// (Q8_1 for Q4_1, Q8_0 for Q4_0/Q8_0, plain f32 for float weights).
+void quantize_activation(GgmlType weight_type, const float* x, void* out, size_t n);
+// out[r] = <weight row r, act> for r < n_rows; rows are row_bytes apart, n elements each.
+void dot_rows(GgmlType weight_type, const uint8_t* w, size_t row_bytes, size_t n_rows, const void* act, size_t n,
+              float* out);
+
+// --- float vector ops --------------------------------------------------------------------
+float dot_f32(const float* a, const float* b, size_t n);
+float dot_f16_f32(const uint16_t* a_f16, const float* b, size_t n);
+void axpy_f16(float a, const uint16_t* x_f16, float* y, size_t n);  // y += a * x
+void scale(float* y, float a, size_t n);
+void add_inplace(float* y, const float* a, size_t n);               // y += a
+void rms_norm(const float* x, const float* w, float eps, float* out, size_t n);
+void layer_norm(const float* x, const float* w, const float* b, float eps, float* out, size_t n);
+void silu_mul(const float* gate, const float* up, float* out, size_t n);  // out = silu(gate) * up
+void gelu_erf_inplace(float* x, size_t n);                               // exact (erf) GELU, as BERT uses
+void softmax_inplace(float* x, size_t n);
+void l2_normalize_inplace(float* x, size_t n);
+void f32_to_f16(const float* x, uint16_t* y, size_t n);
+void f16_round_inplace(float* x, size_t n);  // x = float(half(x))
+
+// Name of the SIMD target chosen on this CPU (e.g. "AVX3_DL").
+const char* simd_target_name();
+
+}  // namespace webaccel::cpu

@@ -1,0 +1,38 @@
+#include "cpu/matmul.h"
+
+#include <algorithm>
+
+#include "cpu/kernels.h"
+#include "cpu/quant_blocks.h"
+
+namespace webaccel::cpu {
+
+namespace {
+// Rows per tile: a tile of quantized weights stays in L1 while every token streams past it.
+constexpr size_t kRowTile = 16;
+}  // namespace
+
+void QuantizedActivations::quantize(GgmlType weight_type, const float* x, size_t n_tokens, size_t n, ThreadPool& pool) {
+  weight_type_ = weight_type;
+  row_bytes_ = activation_row_bytes(weight_type, n);
+  buffer_.resize(n_tokens * row_bytes_);
+  pool.parallel_for(n_tokens, 8, [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) quantize_activation(weight_type, x + t * n, buffer_.data() + t * row_bytes_, n);
+  });
+}
+
+void matmul_rows(const WeightMatrix& w, const QuantizedActivations& x, size_t n_tokens, size_t r_begin, size_t r_end,
+                 float* out, size_t out_stride) {
+  for (size_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
+    const size_t nr = std::min(kRowTile, r_end - r0);
+    for (size_t t = 0; t < n_tokens; ++t) {
+      dot_rows(w.type, w.row(r0), w.row_bytes, nr, x.row(t), w.cols, out + t * out_stride + r0);
+    }
+  }
+}
+
+void matmul(const WeightMatrix& w, const QuantizedActivations& x, size_t n_tokens, float* out, ThreadPool& pool) {
+  pool.parallel_for(w.rows, kRowTile, [&](size_t r0, size_t r1) { matmul_rows(w, x, n_tokens, r0, r1, out, w.rows); });
+}
+
+}  // namespace webaccel::cpu

@@ -1,0 +1,176 @@
+// Scalar reference: the oracle every SIMD kernel is tested against. Clarity over speed.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "cpu/quant_blocks.h"
+#include "cpu/kquants_reference.h"
+
+namespace webaccel::cpu {
+
+GgmlType activation_type_for(GgmlType weight_type) {
+  switch (weight_type) {
+    case GgmlType::kQ4_1: return GgmlType::kQ8_1;
+    case GgmlType::kQ4_0: case GgmlType::kQ8_0: return GgmlType::kQ8_0;
+    default: return GgmlType::kF32;
+  }
+}
+
+size_t activation_row_bytes(GgmlType weight_type, size_t n) {
+  switch (activation_type_for(weight_type)) {
+    case GgmlType::kQ8_1: return n / kQK * sizeof(BlockQ8_1);
+    case GgmlType::kQ8_0: return n / kQK * sizeof(BlockQ8_0);
+    default: return n * sizeof(float);
+  }
+}
+
+namespace reference {
+
+// Round half to even (the default FP mode), as the SIMD kernels and llama.cpp's x86 kernels do.
+static int8_t round_to_int8(float v) { return static_cast<int8_t>(std::nearbyint(v)); }
+
+void quantize_row_q8_0(const float* x, BlockQ8_0* y, size_t n) {
+  for (size_t b = 0; b < n / kQK; ++b) {
+    float amax = 0.0f;
+    for (size_t j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[b * kQK + j]));
+    const float d = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    y[b].d = float_to_half(d);
+    for (size_t j = 0; j < kQK; ++j) y[b].qs[j] = round_to_int8(x[b * kQK + j] * id);
+  }
+}
+
+void quantize_row_q8_1(const float* x, BlockQ8_1* y, size_t n) {
+  for (size_t b = 0; b < n / kQK; ++b) {
+    float amax = 0.0f;
+    for (size_t j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[b * kQK + j]));
+    const float d = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    int sum = 0;
+    for (size_t j = 0; j < kQK; ++j) {
+      y[b].qs[j] = round_to_int8(x[b * kQK + j] * id);
+      sum += y[b].qs[j];
+    }
+    y[b].d = float_to_half(d);
+    y[b].s = float_to_half(static_cast<float>(sum) * d);
+  }
+}
+
+void dequantize_row(GgmlType type, const void* src, float* dst, size_t n) {
+  switch (type) {
+    case GgmlType::kF32: std::memcpy(dst, src, n * sizeof(float)); return;
+    case GgmlType::kF16: {
+      const auto* h = static_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < n; ++i) dst[i] = half_to_float(h[i]);
+      return;
+    }
+    case GgmlType::kBF16: {
+      const auto* h = static_cast<const uint16_t*>(src);
+      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_float(h[i]);
+      return;
+    }
+    case GgmlType::kQ4_0: {
+      const auto* blk = static_cast<const BlockQ4_0*>(src);
+      for (size_t b = 0; b < n / kQK; ++b) {
+        const float d = half_to_float(blk[b].d);
+        for (size_t j = 0; j < kQK / 2; ++j) {
+          dst[b * kQK + j] = static_cast<float>((blk[b].qs[j] & 0x0f) - 8) * d;
+          dst[b * kQK + j + kQK / 2] = static_cast<float>((blk[b].qs[j] >> 4) - 8) * d;
+        }
+      }
+      return;
+    }
+    case GgmlType::kQ4_1: {
+      const auto* blk = static_cast<const BlockQ4_1*>(src);
+      for (size_t b = 0; b < n / kQK; ++b) {
+        const float d = half_to_float(blk[b].d);
+        const float m = half_to_float(blk[b].m);
+        for (size_t j = 0; j < kQK / 2; ++j) {
+          dst[b * kQK + j] = static_cast<float>(blk[b].qs[j] & 0x0f) * d + m;
+          dst[b * kQK + j + kQK / 2] = static_cast<float>(blk[b].qs[j] >> 4) * d + m;
+        }
+      }
+      return;
+    }
+    case GgmlType::kQ8_0: {
+      const auto* blk = static_cast<const BlockQ8_0*>(src);
+      for (size_t b = 0; b < n / kQK; ++b) {
+        const float d = half_to_float(blk[b].d);
+        for (size_t j = 0; j < kQK; ++j) dst[b * kQK + j] = static_cast<float>(blk[b].qs[j]) * d;
+      }
+      return;
+    }
+    case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K:
+      dequantize_row_kquant(type, src, dst, n);
+      return;
+    default:
+      fail(ErrorKind::kFormat, "dequantize: unsupported tensor type " + std::string(ggml_type_name(type)));
+  }
+}
+
+float dot_row(GgmlType weight_type, const void* w, const void* act, size_t n) {
+  const size_t nb = n / kQK;
+  switch (weight_type) {
+    case GgmlType::kQ4_0: {
+      const auto* x = static_cast<const BlockQ4_0*>(w);
+      const auto* y = static_cast<const BlockQ8_0*>(act);
+      float sum = 0.0f;
+      for (size_t b = 0; b < nb; ++b) {
+        int sumi = 0;
+        for (size_t j = 0; j < kQK / 2; ++j) {
+          sumi += ((x[b].qs[j] & 0x0f) - 8) * y[b].qs[j];
+          sumi += ((x[b].qs[j] >> 4) - 8) * y[b].qs[j + kQK / 2];
+        }
+        sum += half_to_float(x[b].d) * half_to_float(y[b].d) * static_cast<float>(sumi);
+      }
+      return sum;
+    }
+    case GgmlType::kQ4_1: {
+      const auto* x = static_cast<const BlockQ4_1*>(w);
+      const auto* y = static_cast<const BlockQ8_1*>(act);
+      float sum = 0.0f;
+      for (size_t b = 0; b < nb; ++b) {
+        int sumi = 0;
+        for (size_t j = 0; j < kQK / 2; ++j) {
+          sumi += (x[b].qs[j] & 0x0f) * y[b].qs[j];
+          sumi += (x[b].qs[j] >> 4) * y[b].qs[j + kQK / 2];
+        }
+        sum += half_to_float(x[b].d) * half_to_float(y[b].d) * static_cast<float>(sumi) +
+               half_to_float(x[b].m) * half_to_float(y[b].s);
+      }
+      return sum;
+    }
+    case GgmlType::kQ8_0: {
+      const auto* x = static_cast<const BlockQ8_0*>(w);
+      const auto* y = static_cast<const BlockQ8_0*>(act);
+      float sum = 0.0f;
+      for (size_t b = 0; b < nb; ++b) {
+        int sumi = 0;
+        for (size_t j = 0; j < kQK; ++j) sumi += x[b].qs[j] * y[b].qs[j];
+        sum += half_to_float(x[b].d) * half_to_float(y[b].d) * static_cast<float>(sumi);
+      }
+      return sum;
+    }
+    case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16: case GgmlType::kQ2_K: case GgmlType::kQ3_K:
+    case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K: {
+      // Float activations: dequantize the row, then a plain dot (exact, not fast).
+      thread_local std::vector<float> row;
+      row.resize(n);
+      dequantize_row(weight_type, w, row.data(), n);
+      const auto* y = static_cast<const float*>(act);
+      double sum = 0.0;
+      for (size_t i = 0; i < n; ++i) sum += static_cast<double>(row[i]) * y[i];
+      return static_cast<float>(sum);
+    }
+    default:
+      fail(ErrorKind::kFormat, "matmul: weights of type " + std::string(ggml_type_name(weight_type)) +
+                                   " are not supported by the CPU backend yet");
+  }
+}
+
+}  // namespace reference
+}  // namespace webaccel::cpu

@@ -1,0 +1,297 @@
+// SIMD quantized kernels: activation quantization and block dot products.
+// Written once with Highway for every target (x86, WASM SIMD128). Highway 1.0.3 has no int8 dot
+// product op, so the AVX3_DL target (AVX-512 VNNI) adds a vpdpbusd path with raw intrinsics.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "cpu/quant_kernels_simd.cpp"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+
+#include <cstring>
+
+#include "core/fp16.h"
+#include "cpu/kernels.h"
+#include "cpu/quant_blocks.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace webaccel::cpu::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Quantizes one 32-float block to int8 with scale amax/127; returns the scale, stores codes.
+HWY_INLINE float QuantizeBlock(const float* HWY_RESTRICT x, int8_t* HWY_RESTRICT q, int* sum) {
+  const hn::ScalableTag<float> df;
+  constexpr size_t kMaxLanes = 16;
+  const size_t N = hn::Lanes(df);
+  auto vmax = hn::Zero(df);
+  for (size_t i = 0; i < kQK; i += N) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, x + i)));
+  const float amax = hn::GetLane(hn::MaxOfLanes(df, vmax));
+  const float d = amax / 127.0f;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  const hn::Rebind<int32_t, decltype(df)> di;
+  int32_t lanes[kMaxLanes];
+  int s = 0;
+  for (size_t i = 0; i < kQK; i += N) {
+    hn::StoreU(hn::NearestInt(hn::Mul(hn::LoadU(df, x + i), hn::Set(df, id))), di, lanes);
+    for (size_t j = 0; j < N; ++j) {
+      q[i + j] = static_cast<int8_t>(lanes[j]);
+      s += lanes[j];
+    }
+  }
+  *sum = s;
+  return d;
+}
+
+void QuantizeActivation(GgmlType weight_type, const float* x, void* out, size_t n) {
+  const GgmlType at = activation_type_for(weight_type);
+  if (at == GgmlType::kQ8_0) {
+    auto* y = static_cast<BlockQ8_0*>(out);
+    for (size_t b = 0; b < n / kQK; ++b) {
+      int sum;
+      y[b].d = float_to_half(QuantizeBlock(x + b * kQK, y[b].qs, &sum));
+    }
+  } else if (at == GgmlType::kQ8_1) {
+    auto* y = static_cast<BlockQ8_1*>(out);
+    for (size_t b = 0; b < n / kQK; ++b) {
+      int sum;
+      const float d = QuantizeBlock(x + b * kQK, y[b].qs, &sum);
+      y[b].d = float_to_half(d);
+      y[b].s = float_to_half(d * static_cast<float>(sum));
+    }
+  } else {
+    std::memcpy(out, x, n * sizeof(float));
+  }
+}
+
+#if HWY_TARGET == HWY_SCALAR
+// The scalar target has no 128-bit vectors: it is the reference itself.
+void DotRows(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const void* act, size_t n, float* out) {
+  for (size_t r = 0; r < n_rows; ++r) out[r] = reference::dot_row(type, w + r * row_bytes, act, n);
+}
+#else
+// Integer dot of 16 unsigned weight codes (0..255) with 16 int8 activations, widened to int16.
+using DU8 = hn::Full128<uint8_t>;
+using DI8 = hn::Full128<int8_t>;
+using DI16 = hn::Full128<int16_t>;
+using DI32 = hn::Full128<int32_t>;
+using DF32 = hn::Full128<float>;
+
+HWY_INLINE hn::Vec<DI32> MulAddCodes(hn::Vec<DI16> w16, hn::Vec<DI16> a16, hn::Vec<DI32> acc) {
+  const DI32 di32;
+  auto unused = hn::Zero(di32);
+  return hn::ReorderWidenMulAccumulate(di32, w16, a16, acc, unused);
+}
+
+HWY_INLINE hn::Vec<DI32> DotI8x16(hn::Vec<DI8> w, hn::Vec<DI8> a, hn::Vec<DI32> acc) {
+  const DI16 di16;
+  const hn::Half<DI8> dh;
+  acc = MulAddCodes(hn::PromoteTo(di16, hn::LowerHalf(dh, w)), hn::PromoteTo(di16, hn::LowerHalf(dh, a)), acc);
+  return MulAddCodes(hn::PromoteTo(di16, hn::UpperHalf(dh, w)), hn::PromoteTo(di16, hn::UpperHalf(dh, a)), acc);
+}
+
+// Sum over one block of (nibble codes) x (int8 activations): low nibbles pair with a[0..15].
+HWY_INLINE hn::Vec<DI32> DotNibbles(const uint8_t* HWY_RESTRICT qs, const int8_t* HWY_RESTRICT a) {
+  const DU8 du8;
+  const DI8 di8;
+  const auto q = hn::LoadU(du8, qs);
+  const auto lo = hn::BitCast(di8, hn::And(q, hn::Set(du8, 0x0f)));
+  const auto hi = hn::BitCast(di8, hn::ShiftRight<4>(q));
+  auto acc = DotI8x16(lo, hn::LoadU(di8, a), hn::Zero(DI32()));
+  return DotI8x16(hi, hn::LoadU(di8, a + 16), acc);
+}
+
+HWY_INLINE float ReduceF32(hn::Vec<DF32> v) { return hn::GetLane(hn::SumOfLanes(DF32(), v)); }
+
+float DotQ4_1(const BlockQ4_1* HWY_RESTRICT x, const BlockQ8_1* HWY_RESTRICT y, size_t nb) {
+  const DF32 df;
+  auto acc = hn::Zero(df);
+  float mins = 0.0f;
+  for (size_t b = 0; b < nb; ++b) {
+    const auto sumi = DotNibbles(x[b].qs, y[b].qs);
+    acc = hn::MulAdd(hn::ConvertTo(df, sumi), hn::Set(df, half_to_float(x[b].d) * half_to_float(y[b].d)), acc);
+    mins += half_to_float(x[b].m) * half_to_float(y[b].s);
+  }
+  return ReduceF32(acc) + mins;
+}
+
+float DotQ4_0(const BlockQ4_0* HWY_RESTRICT x, const BlockQ8_0* HWY_RESTRICT y, size_t nb) {
+  const DF32 df;
+  const DI8 di8;
+  auto acc = hn::Zero(df);
+  const auto eights = hn::Set(di8, 8);
+  for (size_t b = 0; b < nb; ++b) {
+    // (q - 8) . a = q . a - 8 . a
+    auto sumi = DotNibbles(x[b].qs, y[b].qs);
+    auto offs = DotI8x16(eights, hn::LoadU(di8, y[b].qs), hn::Zero(DI32()));
+    offs = DotI8x16(eights, hn::LoadU(di8, y[b].qs + 16), offs);
+    acc = hn::MulAdd(hn::ConvertTo(df, hn::Sub(sumi, offs)),
+                     hn::Set(df, half_to_float(x[b].d) * half_to_float(y[b].d)), acc);
+  }
+  return ReduceF32(acc);
+}
+
+float DotQ8_0(const BlockQ8_0* HWY_RESTRICT x, const BlockQ8_0* HWY_RESTRICT y, size_t nb) {
+  const DF32 df;
+  const DI8 di8;
+  auto acc = hn::Zero(df);
+  for (size_t b = 0; b < nb; ++b) {
+    auto sumi = DotI8x16(hn::LoadU(di8, x[b].qs), hn::LoadU(di8, y[b].qs), hn::Zero(DI32()));
+    sumi = DotI8x16(hn::LoadU(di8, x[b].qs + 16), hn::LoadU(di8, y[b].qs + 16), sumi);
+    acc = hn::MulAdd(hn::ConvertTo(df, sumi), hn::Set(df, half_to_float(x[b].d) * half_to_float(y[b].d)), acc);
+  }
+  return ReduceF32(acc);
+}
+
+float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n);
+float DotF16F32(const uint16_t* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n);
+
+#if HWY_TARGET == HWY_AVX3_DL
+// vpdpbusd multiplies unsigned bytes by signed bytes and sums groups of four into int32 lanes.
+// 512-bit only: Highway 1.0.3's AVX3_DL flags enable AVX-VNNI (VEX form, absent on Zen 4) but
+// not AVX512-VNNI, which these functions add.
+#define WEBACCEL_VNNI __attribute__((target("avx512vnni")))
+HWY_INLINE __m256i NibblesAsBytes(const uint8_t* qs) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i m = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m), _mm_and_si128(q, m));
+}
+
+// Two blocks side by side in one 512-bit register.
+HWY_INLINE __m512i Pair(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+HWY_INLINE __m512 PairScale(float lo, float hi) {
+  return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(lo)), _mm256_set1_ps(hi), 1);
+}
+HWY_INLINE __m256i LoadBytes(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+WEBACCEL_VNNI void DotRowsQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* y, size_t nb, float* out) {
+  for (size_t r = 0; r < n_rows; ++r) {
+    const auto* x = reinterpret_cast<const BlockQ4_1*>(w + r * row_bytes);
+    __m512 acc = _mm512_setzero_ps();
+    float mins = 0.0f;
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      const __m512i a = Pair(LoadBytes(y[b].qs), LoadBytes(y[b + 1].qs));
+      const __m512i q = Pair(NibblesAsBytes(x[b].qs), NibblesAsBytes(x[b + 1].qs));
+      const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+                            PairScale(half_to_float(x[b].d) * half_to_float(y[b].d),
+                                      half_to_float(x[b + 1].d) * half_to_float(y[b + 1].d)), acc);
+      mins += half_to_float(x[b].m) * half_to_float(y[b].s) + half_to_float(x[b + 1].m) * half_to_float(y[b + 1].s);
+    }
+    float sum = _mm512_reduce_add_ps(acc) + mins;
+    if (b < nb) sum += DotQ4_1(x + b, y + b, nb - b);
+    out[r] = sum;
+  }
+}
+
+WEBACCEL_VNNI void DotRowsQ8_0(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_0* y, size_t nb, float* out) {
+  for (size_t r = 0; r < n_rows; ++r) {
+    const auto* x = reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes);
+    __m512 acc = _mm512_setzero_ps();
+    size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+      const __m512i xv = Pair(LoadBytes(x[b].qs), LoadBytes(x[b + 1].qs));
+      const __m512i yv = Pair(LoadBytes(y[b].qs), LoadBytes(y[b + 1].qs));
+      // |x| is unsigned; y takes x's sign (zero where x is zero) so every product keeps its sign.
+      const __mmask64 neg = _mm512_movepi8_mask(xv);
+      const __m512i ys = _mm512_mask_sub_epi8(yv, neg, _mm512_setzero_si512(), yv);
+      const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(xv), ys);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+                            PairScale(half_to_float(x[b].d) * half_to_float(y[b].d),
+                                      half_to_float(x[b + 1].d) * half_to_float(y[b + 1].d)), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < nb) sum += DotQ8_0(x + b, y + b, nb - b);
+    out[r] = sum;
+  }
+}
+#else
+void DotRowsQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* y, size_t nb, float* out) {
+  for (size_t r = 0; r < n_rows; ++r) out[r] = DotQ4_1(reinterpret_cast<const BlockQ4_1*>(w + r * row_bytes), y, nb);
+}
+void DotRowsQ8_0(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_0* y, size_t nb, float* out) {
+  for (size_t r = 0; r < n_rows; ++r) out[r] = DotQ8_0(reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes), y, nb);
+}
+#endif
+
+void DotRows(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const void* act, size_t n, float* out) {
+  const size_t nb = n / kQK;
+  switch (type) {
+    case GgmlType::kQ4_1: DotRowsQ4_1(w, row_bytes, n_rows, static_cast<const BlockQ8_1*>(act), nb, out); return;
+    case GgmlType::kQ8_0: DotRowsQ8_0(w, row_bytes, n_rows, static_cast<const BlockQ8_0*>(act), nb, out); return;
+    case GgmlType::kQ4_0:
+      for (size_t r = 0; r < n_rows; ++r) {
+        out[r] = DotQ4_0(reinterpret_cast<const BlockQ4_0*>(w + r * row_bytes), static_cast<const BlockQ8_0*>(act), nb);
+      }
+      return;
+    case GgmlType::kF32:
+      for (size_t r = 0; r < n_rows; ++r) {
+        out[r] = DotF32(reinterpret_cast<const float*>(w + r * row_bytes), static_cast<const float*>(act), n);
+      }
+      return;
+    case GgmlType::kF16:
+      for (size_t r = 0; r < n_rows; ++r) {
+        out[r] = DotF16F32(reinterpret_cast<const uint16_t*>(w + r * row_bytes), static_cast<const float*>(act), n);
+      }
+      return;
+    default:
+      for (size_t r = 0; r < n_rows; ++r) out[r] = reference::dot_row(type, w + r * row_bytes, act, n);
+      return;
+  }
+}
+
+#endif  // HWY_TARGET == HWY_SCALAR
+
+float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  auto acc0 = hn::Zero(df), acc1 = hn::Zero(df);
+  size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    acc0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), acc0);
+    acc1 = hn::MulAdd(hn::LoadU(df, a + i + N), hn::LoadU(df, b + i + N), acc1);
+  }
+  float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(acc0, acc1)));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+float DotF16F32(const uint16_t* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const size_t N = hn::Lanes(df);
+  auto acc = hn::Zero(df);
+  size_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto av = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(a + i)));
+    acc = hn::MulAdd(av, hn::LoadU(df, b + i), acc);
+  }
+  float s = hn::GetLane(hn::SumOfLanes(df, acc));
+  for (; i < n; ++i) s += half_to_float(a[i]) * b[i];
+  return s;
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace webaccel::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace webaccel::cpu {
+
+HWY_EXPORT(QuantizeActivation);
+HWY_EXPORT(DotRows);
+HWY_EXPORT(DotF32);
+HWY_EXPORT(DotF16F32);
+HWY_EXPORT(TargetName);
+
+void quantize_activation(GgmlType weight_type, const float* x, void* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActivation)(weight_type, x, out, n);
+}
+void dot_rows(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const void* act, size_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(DotRows)(type, w, row_bytes, n_rows, act, n, out);
+}
+float dot_f32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
+float dot_f16_f32(const uint16_t* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF16F32)(a, b, n); }
+const char* simd_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+}  // namespace webaccel::cpu
+#endif

@@ -1,0 +1,65 @@
+// The tensor element types of GGUF, with their block layouts exactly as GGUF defines them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace webaccel {
+
+enum class GgmlType : uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ8_0 = 8,
+  kQ8_1 = 9,
+  kQ2_K = 10,
+  kQ3_K = 11,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
+  kBF16 = 30,
+};
+
+struct GgmlTypeTraits {
+  std::string_view name;
+  size_t block_elems;  // elements per block (1 for plain floats)
+  size_t block_bytes;  // bytes per block
+};
+
+// nullopt for a type id this build does not know.
+std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t type_id);
+std::string_view ggml_type_name(GgmlType type);
+
+constexpr size_t kQK = 32;  // elements per block of the 32-element formats
+
+#pragma pack(push, 1)
+struct BlockQ4_0 {  // value = (q - 8) * d; low nibbles are elements 0..15, high nibbles 16..31
+  uint16_t d;
+  uint8_t qs[kQK / 2];
+};
+struct BlockQ4_1 {  // value = q * d + m
+  uint16_t d;
+  uint16_t m;
+  uint8_t qs[kQK / 2];
+};
+struct BlockQ8_0 {  // value = q * d
+  uint16_t d;
+  int8_t qs[kQK];
+};
+struct BlockQ8_1 {  // value = q * d; s = d * sum(q), saves work in Q4_1 dots
+  uint16_t d;
+  uint16_t s;
+  int8_t qs[kQK];
+};
+#pragma pack(pop)
+static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ4_1) == 20);
+static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockQ8_1) == 36);
+
+constexpr size_t kQK_K = 256;  // elements per super-block of the K-quants
+
+}  // namespace webaccel

@@ -1,0 +1,213 @@
+#include "models/bert.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "cpu/kernels.h"
+
+namespace webaccel {
+namespace {
+
+nlohmann::json read_json(const std::string& path, bool required) {
+  std::ifstream in(path);
+  if (!in) {
+    if (required) fail(ErrorKind::kIo, path + ": cannot open");
+    return nlohmann::json::object();
+  }
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::kFormat, path + ": invalid JSON: " + e.what());
+  }
+}
+
+size_t positive_field(const nlohmann::json& j, const std::string& path, const char* key) {
+  if (!j.contains(key) || !j[key].is_number_unsigned() || j[key].get<uint64_t>() == 0 || j[key].get<uint64_t>() > (1u << 24)) {
+    fail(ErrorKind::kFormat, path + ": field '" + key + "' is missing or not a positive integer");
+  }
+  return j[key].get<size_t>();
+}
+
+std::string shape_string(const std::vector<uint64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+cpu::WeightMatrix BertModel::matrix(const std::string& name, size_t rows, size_t cols) {
+  const auto& t = weights_->tensor(name);
+  if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols) {
+    fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
+                                 " does not match config.json (expected [" + std::to_string(rows) + ", " +
+                                 std::to_string(cols) + "])");
+  }
+  if (t.dtype == SafetensorsDtype::kF32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+    return cpu::WeightMatrix{GgmlType::kF32, rows, cols, t.data, cols * sizeof(float)};
+  }
+  // F16/BF16 or misaligned F32: keep one converted copy (the mapped bytes are then never read).
+  owned_.push_back(weights_->to_f32(t));
+  return cpu::WeightMatrix{GgmlType::kF32, rows, cols, reinterpret_cast<const uint8_t*>(owned_.back().data()),
+                           cols * sizeof(float)};
+}
+
+std::vector<float> BertModel::vector(const std::string& name, size_t n) const {
+  const auto& t = weights_->tensor(name);
+  if (t.shape.size() != 1 || t.shape[0] != n) {
+    fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
+                                 " does not match config.json (expected [" + std::to_string(n) + "])");
+  }
+  return weights_->to_f32(t);
+}
+
+BertModel::BertModel(const std::string& dir) {
+  const std::string config_path = dir + "/config.json";
+  const auto config = read_json(config_path, true);
+  if (config.value("model_type", "") != "bert") fail(ErrorKind::kFormat, config_path + ": model_type is not 'bert'");
+  if (config.value("hidden_act", "gelu") != "gelu") {
+    fail(ErrorKind::kFormat, config_path + ": hidden_act '" + config.value("hidden_act", "") + "' is not supported (only 'gelu')");
+  }
+  cfg_.n_vocab = positive_field(config, config_path, "vocab_size");
+  cfg_.n_embd = positive_field(config, config_path, "hidden_size");
+  cfg_.n_layer = positive_field(config, config_path, "num_hidden_layers");
+  cfg_.n_head = positive_field(config, config_path, "num_attention_heads");
+  cfg_.n_ff = positive_field(config, config_path, "intermediate_size");
+  cfg_.n_positions = positive_field(config, config_path, "max_position_embeddings");
+  cfg_.n_token_types = positive_field(config, config_path, "type_vocab_size");
+  cfg_.layer_norm_eps = config.value("layer_norm_eps", 1e-12f);
+  if (cfg_.n_embd % cfg_.n_head != 0) fail(ErrorKind::kFormat, config_path + ": num_attention_heads does not divide hidden_size");
+
+  const auto st_config = read_json(dir + "/sentence_bert_config.json", false);
+  cfg_.max_seq_length = std::min<size_t>(st_config.value("max_seq_length", cfg_.n_positions), cfg_.n_positions);
+  const auto pooling = read_json(dir + "/1_Pooling/config.json", false);
+  if (pooling.contains("pooling_mode_mean_tokens") && !pooling["pooling_mode_mean_tokens"].get<bool>()) {
+    fail(ErrorKind::kFormat, dir + "/1_Pooling/config.json: only mean pooling is supported");
+  }
+  const auto modules = read_json(dir + "/modules.json", false);
+  cfg_.normalize = !modules.is_array() || modules.empty();
+  for (const auto& m : modules) {
+    if (m.value("type", "").find("Normalize") != std::string::npos) cfg_.normalize = true;
+  }
+
+  const auto tok_config = read_json(dir + "/tokenizer_config.json", false);
+  tok::WordPieceConfig wp;
+  wp.lowercase = tok_config.value("do_lower_case", true);
+  // HF BertTokenizer: strip_accents null means "follow lowercase".
+  wp.strip_accents = tok_config.contains("strip_accents") && tok_config["strip_accents"].is_boolean()
+                         ? tok_config["strip_accents"].get<bool>() : wp.lowercase;
+  wp.tokenize_chinese_chars = tok_config.value("tokenize_chinese_chars", true);
+  tokenizer_ = std::make_unique<tok::WordPieceTokenizer>(tok::WordPieceTokenizer::from_vocab_file(dir + "/vocab.txt", wp));
+  if (tokenizer_->vocab_size() != cfg_.n_vocab) {
+    fail(ErrorKind::kFormat, dir + "/vocab.txt: " + std::to_string(tokenizer_->vocab_size()) +
+                                 " tokens, but config.json says vocab_size " + std::to_string(cfg_.n_vocab));
+  }
+
+  weights_ = std::make_unique<SafetensorsFile>(dir + "/model.safetensors");
+  const size_t d = cfg_.n_embd;
+  // Some exports prefix every tensor with "bert."; accept both.
+  const std::string p = weights_->find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  word_embd_ = reinterpret_cast<const float*>(matrix(p + "embeddings.word_embeddings.weight", cfg_.n_vocab, d).data);
+  pos_embd_ = reinterpret_cast<const float*>(matrix(p + "embeddings.position_embeddings.weight", cfg_.n_positions, d).data);
+  const auto type_m = matrix(p + "embeddings.token_type_embeddings.weight", cfg_.n_token_types, d);
+  type_embd0_.assign(reinterpret_cast<const float*>(type_m.data), reinterpret_cast<const float*>(type_m.data) + d);
+  emb_ln_w_ = vector(p + "embeddings.LayerNorm.weight", d);
+  emb_ln_b_ = vector(p + "embeddings.LayerNorm.bias", d);
+  for (size_t il = 0; il < cfg_.n_layer; ++il) {
+    const std::string b = p + "encoder.layer." + std::to_string(il) + ".";
+    BertLayer L;
+    L.wq = matrix(b + "attention.self.query.weight", d, d);
+    L.bq = vector(b + "attention.self.query.bias", d);
+    L.wk = matrix(b + "attention.self.key.weight", d, d);
+    L.bk = vector(b + "attention.self.key.bias", d);
+    L.wv = matrix(b + "attention.self.value.weight", d, d);
+    L.bv = vector(b + "attention.self.value.bias", d);
+    L.wo = matrix(b + "attention.output.dense.weight", d, d);
+    L.bo = vector(b + "attention.output.dense.bias", d);
+    L.ln1_w = vector(b + "attention.output.LayerNorm.weight", d);
+    L.ln1_b = vector(b + "attention.output.LayerNorm.bias", d);
+    L.w_in = matrix(b + "intermediate.dense.weight", cfg_.n_ff, d);
+    L.b_in = vector(b + "intermediate.dense.bias", cfg_.n_ff);
+    L.w_out = matrix(b + "output.dense.weight", d, cfg_.n_ff);
+    L.b_out = vector(b + "output.dense.bias", d);
+    L.ln2_w = vector(b + "output.LayerNorm.weight", d);
+    L.ln2_b = vector(b + "output.LayerNorm.bias", d);
+    layers_.push_back(std::move(L));
+  }
+}
+
+std::vector<float> BertModel::embed(std::string_view text, ThreadPool& pool) const {
+  const auto ids = tokenizer_->encode(text, cfg_.max_seq_length);
+  return embed_tokens(ids, pool);
+}
+
+std::vector<float> BertModel::embed_tokens(std::span<const int32_t> ids, ThreadPool& pool) const {
+  const size_t T = ids.size(), d = cfg_.n_embd, n_head = cfg_.n_head, hd = d / n_head;
+  if (T == 0 || T > cfg_.n_positions) fail(ErrorKind::kInput, "embed: " + std::to_string(T) + " tokens (1.." + std::to_string(cfg_.n_positions) + " allowed)");
+  std::vector<float> x(T * d), tmp(T * d), qkv(3 * T * d), ctx(T * d), ff(T * cfg_.n_ff);  // (T, ...) row-major
+  for (size_t t = 0; t < T; ++t) {
+    if (ids[t] < 0 || static_cast<size_t>(ids[t]) >= cfg_.n_vocab) fail(ErrorKind::kInput, "embed: token id out of range");
+    for (size_t i = 0; i < d; ++i) tmp[t * d + i] = word_embd_[ids[t] * d + i] + pos_embd_[t * d + i] + type_embd0_[i];
+    cpu::layer_norm(tmp.data() + t * d, emb_ln_w_.data(), emb_ln_b_.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
+  }
+  auto add_bias = [&](float* y, const std::vector<float>& b, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; ++r) cpu::add_inplace(y + r * cols, b.data(), cols);
+  };
+  cpu::QuantizedActivations act;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (const auto& L : layers_) {
+    act.quantize(GgmlType::kF32, x.data(), T, d, pool);
+    float* q = qkv.data();          // (T, d)
+    float* k = q + T * d;           // (T, d)
+    float* v = k + T * d;           // (T, d)
+    cpu::matmul(L.wq, act, T, q, pool);
+    cpu::matmul(L.wk, act, T, k, pool);
+    cpu::matmul(L.wv, act, T, v, pool);
+    add_bias(q, L.bq, T, d);
+    add_bias(k, L.bk, T, d);
+    add_bias(v, L.bv, T, d);
+    // Bidirectional attention: every token sees every token of its sentence.
+    pool.parallel_for(T * n_head, 1, [&](size_t begin, size_t end) {
+      std::vector<float> scores(T);
+      for (size_t task = begin; task < end; ++task) {
+        const size_t t = task / n_head, h = task % n_head;
+        for (size_t j = 0; j < T; ++j) scores[j] = cpu::dot_f32(q + t * d + h * hd, k + j * d + h * hd, hd) * scale;
+        cpu::softmax_inplace(scores.data(), T);
+        float* out = ctx.data() + t * d + h * hd;
+        std::fill(out, out + hd, 0.0f);
+        for (size_t j = 0; j < T; ++j) {
+          const float* vj = v + j * d + h * hd;
+          for (size_t i = 0; i < hd; ++i) out[i] += scores[j] * vj[i];
+        }
+      }
+    });
+    act.quantize(GgmlType::kF32, ctx.data(), T, d, pool);
+    cpu::matmul(L.wo, act, T, tmp.data(), pool);
+    add_bias(tmp.data(), L.bo, T, d);
+    cpu::add_inplace(tmp.data(), x.data(), T * d);
+    for (size_t t = 0; t < T; ++t) cpu::layer_norm(tmp.data() + t * d, L.ln1_w.data(), L.ln1_b.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
+
+    act.quantize(GgmlType::kF32, x.data(), T, d, pool);
+    cpu::matmul(L.w_in, act, T, ff.data(), pool);
+    add_bias(ff.data(), L.b_in, T, cfg_.n_ff);
+    cpu::gelu_erf_inplace(ff.data(), T * cfg_.n_ff);
+    act.quantize(GgmlType::kF32, ff.data(), T, cfg_.n_ff, pool);
+    cpu::matmul(L.w_out, act, T, tmp.data(), pool);
+    add_bias(tmp.data(), L.b_out, T, d);
+    cpu::add_inplace(tmp.data(), x.data(), T * d);
+    for (size_t t = 0; t < T; ++t) cpu::layer_norm(tmp.data() + t * d, L.ln2_w.data(), L.ln2_b.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
+  }
+  // Mean over the sentence's tokens (no padding: one sentence at a time).
+  std::vector<float> pooled(d, 0.0f);
+  for (size_t t = 0; t < T; ++t) cpu::add_inplace(pooled.data(), x.data() + t * d, d);
+  cpu::scale(pooled.data(), 1.0f / static_cast<float>(T), d);
+  if (cfg_.normalize) cpu::l2_normalize_inplace(pooled.data(), d);
+  return pooled;
+}
+
+}  // namespace webaccel

@@ -1,0 +1,70 @@
+// BERT encoders for sentence embeddings (all-MiniLM-L6-v2) from a sentence-transformers folder:
+// config.json + model.safetensors + vocab.txt, mean pooling and L2 normalisation.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "cpu/matmul.h"
+#include "format/safetensors.h"
+#include "tokenizer/wordpiece_tokenizer.h"
+
+namespace webaccel {
+
+struct BertConfig {
+  size_t n_vocab = 0;
+  size_t n_embd = 0;        // hidden_size
+  size_t n_layer = 0;
+  size_t n_head = 0;
+  size_t n_ff = 0;          // intermediate_size
+  size_t n_positions = 0;   // max_position_embeddings
+  size_t n_token_types = 0;
+  float layer_norm_eps = 1e-12f;
+  size_t max_seq_length = 256;  // sentence-transformers truncation
+  bool normalize = true;        // a Normalize module follows pooling
+};
+
+struct BertLayer {
+  cpu::WeightMatrix wq, wk, wv;       // (n_embd, n_embd) each
+  std::vector<float> bq, bk, bv;      // (n_embd)
+  cpu::WeightMatrix wo;               // (n_embd, n_embd)
+  std::vector<float> bo;              // (n_embd)
+  std::vector<float> ln1_w, ln1_b;    // (n_embd) after attention
+  cpu::WeightMatrix w_in;             // (n_ff, n_embd)
+  std::vector<float> b_in;            // (n_ff)
+  cpu::WeightMatrix w_out;            // (n_embd, n_ff)
+  std::vector<float> b_out;           // (n_embd)
+  std::vector<float> ln2_w, ln2_b;    // (n_embd) after the feed-forward
+};
+
+class BertModel {
+ public:
+  explicit BertModel(const std::string& dir);  // errors name the file and field or tensor
+
+  const BertConfig& config() const { return cfg_; }
+  const tok::WordPieceTokenizer& tokenizer() const { return *tokenizer_; }
+  const SafetensorsFile& weights() const { return *weights_; }
+
+  // One sentence -> (n_embd) pooled (and normalised) embedding.
+  std::vector<float> embed(std::string_view text, ThreadPool& pool) const;
+  std::vector<float> embed_tokens(std::span<const int32_t> ids, ThreadPool& pool) const;
+
+ private:
+  cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols);
+  std::vector<float> vector(const std::string& name, size_t n) const;
+
+  BertConfig cfg_;
+  std::unique_ptr<SafetensorsFile> weights_;
+  std::unique_ptr<tok::WordPieceTokenizer> tokenizer_;
+  const float* word_embd_ = nullptr;      // (n_vocab, n_embd)
+  const float* pos_embd_ = nullptr;       // (n_positions, n_embd)
+  std::vector<float> type_embd0_;         // (n_embd) token type 0
+  std::vector<float> emb_ln_w_, emb_ln_b_;
+  std::vector<BertLayer> layers_;
+  std::vector<std::vector<float>> owned_;  // matrices copied because their data was misaligned
+};
+
+}  // namespace webaccel

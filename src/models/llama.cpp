@@ -1,0 +1,333 @@
+#include "models/llama.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "cpu/kernels.h"
+#include "cpu/quant_blocks.h"
+
+namespace webaccel {
+
+namespace {
+
+constexpr size_t kAttentionTile = 64;  // keys per online-softmax step: scores of one tile stay in registers/L1
+
+std::string shape_string(const std::vector<uint64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+bool matmul_supported(GgmlType t) {
+  switch (t) {
+    case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16: case GgmlType::kQ4_0: case GgmlType::kQ4_1:
+    case GgmlType::kQ8_0: case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+    case GgmlType::kQ6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+cpu::WeightMatrix LlamaModel::matrix(const std::string& name, size_t rows, size_t cols) const {
+  const auto& t = gguf_->tensor(name);
+  if (t.shape.size() != 2 || t.shape[0] != cols || t.shape[1] != rows) {
+    fail(ErrorKind::kFormat, gguf_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
+                                 " does not match the hyper-parameters (expected [" + std::to_string(cols) + ", " +
+                                 std::to_string(rows) + "])");
+  }
+  if (!matmul_supported(t.type)) {
+    fail(ErrorKind::kFormat, gguf_->path() + ": tensor '" + name + "': type " + std::string(ggml_type_name(t.type)) +
+                                 " is not supported for matrix products");
+  }
+  const auto traits = *ggml_type_traits(static_cast<uint32_t>(t.type));
+  return cpu::WeightMatrix{t.type, rows, cols, t.data, cols / traits.block_elems * traits.block_bytes};
+}
+
+std::span<const float> LlamaModel::vector(const std::string& name, size_t n) const {
+  const auto& t = gguf_->tensor(name);
+  if (t.shape.size() != 1 || t.shape[0] != n) {
+    fail(ErrorKind::kFormat, gguf_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
+                                 " does not match the hyper-parameters (expected [" + std::to_string(n) + "])");
+  }
+  if (t.type != GgmlType::kF32) {
+    fail(ErrorKind::kFormat, gguf_->path() + ": tensor '" + name + "': norm weights must be F32, got " +
+                                 std::string(ggml_type_name(t.type)));
+  }
+  if (reinterpret_cast<uintptr_t>(t.data) % alignof(float) != 0) {
+    fail(ErrorKind::kFormat, gguf_->path() + ": tensor '" + name + "': data is not 4-byte aligned");
+  }
+  return {reinterpret_cast<const float*>(t.data), n};
+}
+
+LlamaModel::LlamaModel(std::shared_ptr<const GgufFile> gguf) : gguf_(std::move(gguf)) {
+  const auto& g = *gguf_;
+  const std::string arch = g.get_string("general.architecture");
+  if (arch != "llama") fail(ErrorKind::kFormat, g.path() + ": general.architecture is '" + arch + "', expected 'llama'");
+  const std::string p = arch + ".";
+  hp_.n_layer = g.get_uint(p + "block_count");
+  hp_.n_ctx_train = g.get_uint(p + "context_length");
+  hp_.n_embd = g.get_uint(p + "embedding_length");
+  hp_.n_ff = g.get_uint(p + "feed_forward_length");
+  hp_.n_head = g.get_uint(p + "attention.head_count");
+  hp_.n_head_kv = g.find_uint(p + "attention.head_count_kv").value_or(hp_.n_head);
+  hp_.rope_base = static_cast<float>(g.find_float(p + "rope.freq_base").value_or(10000.0));
+  hp_.rms_eps = static_cast<float>(g.get_float(p + "attention.layer_norm_rms_epsilon"));
+
+  auto bad = [&](const std::string& field, const std::string& why) {
+    fail(ErrorKind::kFormat, g.path() + ": metadata '" + p + field + "' " + why);
+  };
+  if (hp_.n_layer == 0 || hp_.n_layer > 1024) bad("block_count", "is out of range");
+  if (hp_.n_embd == 0 || hp_.n_embd > 65536) bad("embedding_length", "is out of range");
+  if (hp_.n_head == 0 || hp_.n_embd % hp_.n_head != 0) bad("attention.head_count", "does not divide embedding_length");
+  if (hp_.n_head_kv == 0 || hp_.n_head % hp_.n_head_kv != 0) bad("attention.head_count_kv", "does not divide head_count");
+  if (hp_.n_ff == 0 || hp_.n_ff > 1 << 20) bad("feed_forward_length", "is out of range");
+  if (!(hp_.rms_eps > 0.0f) || !(hp_.rope_base > 0.0f)) bad("attention.layer_norm_rms_epsilon", "or rope.freq_base is not positive");
+  hp_.head_dim = hp_.n_embd / hp_.n_head;
+  hp_.n_rot = g.find_uint(p + "rope.dimension_count").value_or(hp_.head_dim);
+  if (hp_.n_rot == 0 || hp_.n_rot > hp_.head_dim || hp_.n_rot % 2 != 0) bad("rope.dimension_count", "is not an even number <= head size");
+  if (hp_.n_embd % kQK != 0 || hp_.n_ff % kQK != 0) bad("embedding_length", "and feed_forward_length must be multiples of 32");
+
+  const auto& embd = g.tensor("token_embd.weight");
+  if (embd.shape.size() != 2) fail(ErrorKind::kFormat, g.path() + ": tensor 'token_embd.weight' is not 2-D");
+  hp_.n_vocab = embd.shape[1];
+  if (auto v = g.find_uint(p + "vocab_size"); v && *v != hp_.n_vocab) {
+    bad("vocab_size", "(" + std::to_string(*v) + ") contradicts token_embd.weight (" + std::to_string(hp_.n_vocab) + " rows)");
+  }
+  tok_embd_ = matrix("token_embd.weight", hp_.n_vocab, hp_.n_embd);
+  output_ = g.find_tensor("output.weight") ? matrix("output.weight", hp_.n_vocab, hp_.n_embd) : tok_embd_;
+  output_norm_ = vector("output_norm.weight", hp_.n_embd);
+
+  const size_t q_dim = hp_.n_head * hp_.head_dim;
+  const size_t kv_dim = hp_.n_head_kv * hp_.head_dim;
+  for (size_t il = 0; il < hp_.n_layer; ++il) {
+    const std::string b = "blk." + std::to_string(il) + ".";
+    LlamaLayer L;
+    L.attn_norm = vector(b + "attn_norm.weight", hp_.n_embd);
+    L.wq = matrix(b + "attn_q.weight", q_dim, hp_.n_embd);
+    L.wk = matrix(b + "attn_k.weight", kv_dim, hp_.n_embd);
+    L.wv = matrix(b + "attn_v.weight", kv_dim, hp_.n_embd);
+    L.wo = matrix(b + "attn_output.weight", hp_.n_embd, q_dim);
+    L.ffn_norm = vector(b + "ffn_norm.weight", hp_.n_embd);
+    L.w_gate = matrix(b + "ffn_gate.weight", hp_.n_ff, hp_.n_embd);
+    L.w_up = matrix(b + "ffn_up.weight", hp_.n_ff, hp_.n_embd);
+    L.w_down = matrix(b + "ffn_down.weight", hp_.n_embd, hp_.n_ff);
+    layers_.push_back(L);
+  }
+}
+
+size_t LlamaModel::weight_bytes() const {
+  size_t total = 0;
+  for (const auto& t : gguf_->tensors()) total += t.n_bytes;
+  return total;
+}
+
+LlamaSession::LlamaSession(const LlamaModel& model, size_t n_ctx, ThreadPool& pool)
+    : model_(model), pool_(pool), n_ctx_(n_ctx) {
+  const auto& hp = model.hparams();
+  if (n_ctx == 0) fail(ErrorKind::kUsage, "context size must be positive");
+  const size_t kv_dim = hp.n_head_kv * hp.head_dim;
+  k_cache_.assign(hp.n_layer * n_ctx * kv_dim, 0);
+  v_cache_.assign(hp.n_layer * n_ctx * kv_dim, 0);
+  logits_.resize(hp.n_vocab);
+}
+
+void LlamaSession::embed(std::span<const int32_t> tokens) {
+  const auto& hp = model_.hparams();
+  const auto& e = model_.token_embedding();
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    cpu::reference::dequantize_row(e.type, e.row(static_cast<size_t>(tokens[t])), x_.data() + t * hp.n_embd, hp.n_embd);
+  }
+}
+
+// Rotates pairs (2i, 2i+1) of each head by pos * base^(-2i/n_rot), the GGUF llama convention
+// (its converter permutes Q/K rows so adjacent pairs rotate together).
+void LlamaSession::rope_inplace(float* x, size_t n_heads, size_t n_tokens, size_t row_stride) {
+  const auto& hp = model_.hparams();
+  const size_t half = hp.n_rot / 2;
+  for (size_t t = 0; t < n_tokens; ++t) {
+    const float* c = rope_cos_.data() + t * half;
+    const float* s = rope_sin_.data() + t * half;
+    for (size_t h = 0; h < n_heads; ++h) {
+      float* v = x + t * row_stride + h * hp.head_dim;
+      for (size_t i = 0; i < half; ++i) {
+        const float x0 = v[2 * i], x1 = v[2 * i + 1];
+        v[2 * i] = x0 * c[i] - x1 * s[i];
+        v[2 * i + 1] = x0 * s[i] + x1 * c[i];
+      }
+    }
+  }
+}
+
+void LlamaSession::attend(size_t il, size_t n_tokens) {
+  const auto& hp = model_.hparams();
+  const size_t hd = hp.head_dim;
+  const size_t kv_dim = hp.n_head_kv * hd;
+  const size_t qkv_stride = (hp.n_head + 2 * hp.n_head_kv) * hd;
+  const size_t group = hp.n_head / hp.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const uint16_t* k_layer = k_cache_.data() + il * n_ctx_ * kv_dim;
+  const uint16_t* v_layer = v_cache_.data() + il * n_ctx_ * kv_dim;
+
+  pool_.parallel_for(n_tokens * hp.n_head, 1, [&](size_t begin, size_t end) {
+    std::vector<float> q(hd), acc(hd);
+    float scores[kAttentionTile];
+    for (size_t task = begin; task < end; ++task) {
+      const size_t t = task / hp.n_head, h = task % hp.n_head, kvh = h / group;
+      const size_t n_keys = n_past_ + t + 1;  // causal: keys up to and including this position
+      // The query meets f16 keys in f16, as llama.cpp's f16 KV cache does.
+      std::copy_n(qkv_.data() + t * qkv_stride + h * hd, hd, q.data());
+      cpu::f16_round_inplace(q.data(), hd);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      // Two passes over key tiles, no score row kept: the first finds the softmax max and sum,
+      // the second adds V weighted by probabilities rounded to f16, as llama.cpp's f16 KV path
+      // rounds them (bit-level agreement keeps greedy decoding on the same tokens).
+      float row_max = -std::numeric_limits<float>::infinity();
+      double denom = 0.0;
+      for (int pass = 0; pass < 2; ++pass) {
+        const float inv = pass == 1 ? static_cast<float>(1.0 / denom) : 0.0f;
+        for (size_t j0 = 0; j0 < n_keys; j0 += kAttentionTile) {
+          const size_t nj = std::min(kAttentionTile, n_keys - j0);
+          for (size_t j = 0; j < nj; ++j) {
+            scores[j] = cpu::dot_f16_f32(k_layer + (j0 + j) * kv_dim + kvh * hd, q.data(), hd) * scale;
+          }
+          if (pass == 0) {
+            for (size_t j = 0; j < nj; ++j) row_max = std::max(row_max, scores[j]);
+            continue;
+          }
+          for (size_t j = 0; j < nj; ++j) {
+            const float p = half_to_float(float_to_half(std::exp(scores[j] - row_max) * inv));
+            cpu::axpy_f16(p, v_layer + (j0 + j) * kv_dim + kvh * hd, acc.data(), hd);
+          }
+        }
+        if (pass == 0) {
+          for (size_t j0 = 0; j0 < n_keys; j0 += kAttentionTile) {
+            const size_t nj = std::min(kAttentionTile, n_keys - j0);
+            for (size_t j = 0; j < nj; ++j) {
+              denom += std::exp(cpu::dot_f16_f32(k_layer + (j0 + j) * kv_dim + kvh * hd, q.data(), hd) * scale - row_max);
+            }
+          }
+        }
+      }
+      float* out = attn_out_.data() + t * hp.n_head * hd + h * hd;
+      std::copy(acc.begin(), acc.end(), out);
+    }
+  });
+}
+
+void LlamaSession::attention_block(const LlamaLayer& L, size_t il, size_t n_tokens) {
+  const auto& hp = model_.hparams();
+  const size_t q_dim = hp.n_head * hp.head_dim, kv_dim = hp.n_head_kv * hp.head_dim;
+  const size_t qkv_stride = q_dim + 2 * kv_dim;
+
+  for (size_t t = 0; t < n_tokens; ++t) {
+    cpu::rms_norm(x_.data() + t * hp.n_embd, L.attn_norm.data(), hp.rms_eps, xn_.data() + t * hp.n_embd, hp.n_embd);
+  }
+  if (L.wq.type != L.wk.type || L.wq.type != L.wv.type) {
+    fail(ErrorKind::kFormat, "layer " + std::to_string(il) + ": Q, K and V weights must share one type");
+  }
+  act_.quantize(L.wq.type, xn_.data(), n_tokens, hp.n_embd, pool_);
+  // Q, K and V in one parallel loop over their concatenated rows: one barrier instead of three.
+  pool_.parallel_for(qkv_stride, 16, [&](size_t r0, size_t r1) {
+    const cpu::WeightMatrix* parts[3] = {&L.wq, &L.wk, &L.wv};
+    size_t offset = 0;
+    for (const auto* w : parts) {
+      const size_t lo = std::max(r0, offset), hi = std::min(r1, offset + w->rows);
+      if (lo < hi) cpu::matmul_rows(*w, act_, n_tokens, lo - offset, hi - offset, qkv_.data() + offset, qkv_stride);
+      offset += w->rows;
+    }
+  });
+  rope_inplace(qkv_.data(), hp.n_head, n_tokens, qkv_stride);
+  rope_inplace(qkv_.data() + q_dim, hp.n_head_kv, n_tokens, qkv_stride);
+  for (size_t t = 0; t < n_tokens; ++t) {
+    const size_t pos = n_past_ + t;
+    const float* row = qkv_.data() + t * qkv_stride;
+    cpu::f32_to_f16(row + q_dim, k_cache_.data() + (il * n_ctx_ + pos) * kv_dim, kv_dim);
+    cpu::f32_to_f16(row + q_dim + kv_dim, v_cache_.data() + (il * n_ctx_ + pos) * kv_dim, kv_dim);
+  }
+  attend(il, n_tokens);
+  act_.quantize(L.wo.type, attn_out_.data(), n_tokens, q_dim, pool_);
+  cpu::matmul(L.wo, act_, n_tokens, xn_.data(), pool_);
+  cpu::add_inplace(x_.data(), xn_.data(), n_tokens * hp.n_embd);
+}
+
+void LlamaSession::feed_forward_block(const LlamaLayer& L, size_t n_tokens) {
+  const auto& hp = model_.hparams();
+  const size_t n_ff = hp.n_ff;
+  for (size_t t = 0; t < n_tokens; ++t) {
+    cpu::rms_norm(x_.data() + t * hp.n_embd, L.ffn_norm.data(), hp.rms_eps, xn_.data() + t * hp.n_embd, hp.n_embd);
+  }
+  if (L.w_gate.type != L.w_up.type) fail(ErrorKind::kFormat, "ffn_gate and ffn_up weights must share one type");
+  act_.quantize(L.w_gate.type, xn_.data(), n_tokens, hp.n_embd, pool_);
+  // Gate, up and SiLU fused per block of ff columns: one barrier, and gate/up never leave L1.
+  pool_.parallel_for(n_ff, 16, [&](size_t j0, size_t j1) {
+    cpu::matmul_rows(L.w_gate, act_, n_tokens, j0, j1, gate_up_.data(), 2 * n_ff);
+    cpu::matmul_rows(L.w_up, act_, n_tokens, j0, j1, gate_up_.data() + n_ff, 2 * n_ff);
+    for (size_t t = 0; t < n_tokens; ++t) {
+      const float* g = gate_up_.data() + t * 2 * n_ff;
+      cpu::silu_mul(g + j0, g + n_ff + j0, ff_.data() + t * n_ff + j0, j1 - j0);
+    }
+  });
+  act_.quantize(L.w_down.type, ff_.data(), n_tokens, n_ff, pool_);
+  cpu::matmul(L.w_down, act_, n_tokens, xn_.data(), pool_);
+  cpu::add_inplace(x_.data(), xn_.data(), n_tokens * hp.n_embd);
+}
+
+std::span<const float> LlamaSession::eval(std::span<const int32_t> tokens) {
+  const auto& hp = model_.hparams();
+  const size_t n = tokens.size();
+  if (n == 0) fail(ErrorKind::kInput, "eval: no tokens to evaluate");
+  if (n_past_ + n > n_ctx_) {
+    fail(ErrorKind::kInput, std::to_string(n_past_ + n) + " tokens do not fit the context of " + std::to_string(n_ctx_) +
+                                " tokens (raise --ctx-size, at most " + std::to_string(hp.n_ctx_train) + ")");
+  }
+  for (int32_t id : tokens) {
+    if (id < 0 || static_cast<size_t>(id) >= hp.n_vocab) {
+      fail(ErrorKind::kInput, "token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(hp.n_vocab));
+    }
+  }
+  const size_t q_dim = hp.n_head * hp.head_dim, kv_dim = hp.n_head_kv * hp.head_dim;
+  x_.resize(n * hp.n_embd);
+  xn_.resize(n * hp.n_embd);
+  qkv_.resize(n * (q_dim + 2 * kv_dim));
+  attn_out_.resize(n * q_dim);
+  gate_up_.resize(n * 2 * hp.n_ff);
+  ff_.resize(n * hp.n_ff);
+
+  // cos/sin per position, with theta advanced by repeated multiplication as ggml does, so
+  // rotations match llama.cpp to the last bit.
+  const size_t half = hp.n_rot / 2;
+  rope_cos_.resize(n * half);
+  rope_sin_.resize(n * half);
+  const float theta_scale = std::pow(hp.rope_base, -2.0f / static_cast<float>(hp.n_rot));
+  for (size_t t = 0; t < n; ++t) {
+    float theta = static_cast<float>(n_past_ + t);
+    for (size_t i = 0; i < half; ++i) {
+      rope_cos_[t * half + i] = std::cos(theta);
+      rope_sin_[t * half + i] = std::sin(theta);
+      theta *= theta_scale;
+    }
+  }
+
+  embed(tokens);
+  const auto& layers = model_.layers();
+  for (size_t il = 0; il < layers.size(); ++il) {
+    attention_block(layers[il], il, n);
+    feed_forward_block(layers[il], n);
+  }
+  n_past_ += n;
+
+  // Only the last position's logits are needed to pick the next token.
+  const float* last = x_.data() + (n - 1) * hp.n_embd;
+  cpu::rms_norm(last, model_.output_norm().data(), hp.rms_eps, xn_.data(), hp.n_embd);
+  act_.quantize(model_.output().type, xn_.data(), 1, hp.n_embd, pool_);
+  cpu::matmul(model_.output(), act_, 1, logits_.data(), pool_);
+  return logits_;
+}
+
+}  // namespace webaccel

@@ -1,0 +1,103 @@
+// The llama architecture (SmolLM2, Llama 2/3, ...) read from GGUF, and a decoding session over it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "cpu/matmul.h"
+#include "format/gguf.h"
+
+namespace webaccel {
+
+struct LlamaHparams {
+  size_t n_vocab = 0;
+  size_t n_ctx_train = 0;
+  size_t n_embd = 0;     // model width
+  size_t n_layer = 0;
+  size_t n_head = 0;
+  size_t n_head_kv = 0;  // < n_head for grouped-query attention
+  size_t n_ff = 0;       // feed-forward width
+  size_t head_dim = 0;   // n_embd / n_head
+  size_t n_rot = 0;      // rotary dimensions per head
+  float rope_base = 10000.0f;
+  float rms_eps = 1e-5f;
+};
+
+struct LlamaLayer {
+  std::span<const float> attn_norm;  // (n_embd)
+  cpu::WeightMatrix wq;              // (n_head * head_dim, n_embd)
+  cpu::WeightMatrix wk;              // (n_head_kv * head_dim, n_embd)
+  cpu::WeightMatrix wv;              // (n_head_kv * head_dim, n_embd)
+  cpu::WeightMatrix wo;              // (n_embd, n_head * head_dim)
+  std::span<const float> ffn_norm;   // (n_embd)
+  cpu::WeightMatrix w_gate;          // (n_ff, n_embd)
+  cpu::WeightMatrix w_up;            // (n_ff, n_embd)
+  cpu::WeightMatrix w_down;          // (n_embd, n_ff)
+};
+
+class LlamaModel {
+ public:
+  explicit LlamaModel(std::shared_ptr<const GgufFile> gguf);  // validates every shape against the hyper-parameters
+
+  const LlamaHparams& hparams() const { return hp_; }
+  const GgufFile& gguf() const { return *gguf_; }
+  const cpu::WeightMatrix& token_embedding() const { return tok_embd_; }  // (n_vocab, n_embd)
+  const cpu::WeightMatrix& output() const { return output_; }             // (n_vocab, n_embd); tied to tok_embd if absent
+  std::span<const float> output_norm() const { return output_norm_; }     // (n_embd)
+  const std::vector<LlamaLayer>& layers() const { return layers_; }
+  size_t weight_bytes() const;
+
+ private:
+  cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols) const;
+  std::span<const float> vector(const std::string& name, size_t n) const;
+
+  std::shared_ptr<const GgufFile> gguf_;
+  LlamaHparams hp_;
+  cpu::WeightMatrix tok_embd_;
+  cpu::WeightMatrix output_;
+  std::span<const float> output_norm_;
+  std::vector<LlamaLayer> layers_;
+};
+
+// One conversation's state: the KV cache (f16, as llama.cpp keeps it) and scratch buffers.
+class LlamaSession {
+ public:
+  LlamaSession(const LlamaModel& model, size_t n_ctx, ThreadPool& pool);
+
+  // Appends tokens at the current position; returns the logits (n_vocab) of the last one.
+  std::span<const float> eval(std::span<const int32_t> tokens);
+  size_t n_past() const { return n_past_; }
+  size_t n_ctx() const { return n_ctx_; }
+  void reset() { n_past_ = 0; }
+  size_t kv_cache_bytes() const { return (k_cache_.size() + v_cache_.size()) * sizeof(uint16_t); }
+
+ private:
+  void embed(std::span<const int32_t> tokens);
+  void attention_block(const LlamaLayer& layer, size_t il, size_t n_tokens);
+  void feed_forward_block(const LlamaLayer& layer, size_t n_tokens);
+  void attend(size_t il, size_t n_tokens);
+  void rope_inplace(float* x, size_t n_heads, size_t n_tokens, size_t row_stride);
+
+  const LlamaModel& model_;
+  ThreadPool& pool_;
+  size_t n_ctx_;
+  size_t n_past_ = 0;
+  std::vector<uint16_t> k_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim) f16
+  std::vector<uint16_t> v_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim) f16
+  std::vector<float> rope_cos_;    // (n_tokens, n_rot / 2) for the tokens being evaluated
+  std::vector<float> rope_sin_;
+  std::vector<float> x_;           // (n_tokens, n_embd) residual stream
+  std::vector<float> xn_;          // (n_tokens, n_embd) normalized
+  std::vector<float> qkv_;         // (n_tokens, (n_head + 2 n_head_kv) head_dim)
+  std::vector<float> attn_out_;    // (n_tokens, n_head * head_dim)
+  std::vector<float> ff_;          // (n_tokens, n_ff) silu(gate) * up
+  std::vector<float> gate_up_;     // (n_tokens, 2 n_ff)
+  std::vector<float> logits_;      // (n_vocab)
+  cpu::QuantizedActivations act_;
+};
+
+}  // namespace webaccel

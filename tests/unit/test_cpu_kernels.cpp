@@ -1,0 +1,156 @@
+// Every SIMD kernel against its scalar reference, on random non-zero inputs of odd sizes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/fp16.h"
+#include "cpu/kernels.h"
+#include "cpu/quant_blocks.h"
+#include "cpu/reference_ops.h"
+
+namespace webaccel::cpu {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) {
+    x = dist(rng);
+    if (x == 0.0f) x = 0.5f;  // never zero
+  }
+  return v;
+}
+
+// Random weight bytes that are valid blocks: finite fp16 scales, any codes.
+std::vector<uint8_t> random_weight_row(GgmlType type, size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const auto traits = *ggml_type_traits(static_cast<uint32_t>(type));
+  std::vector<uint8_t> bytes(n / traits.block_elems * traits.block_bytes);
+  for (auto& b : bytes) b = static_cast<uint8_t>(rng());
+  if (type == GgmlType::kF32) {
+    auto f = random_floats(n, seed);
+    std::memcpy(bytes.data(), f.data(), bytes.size());
+  } else if (type == GgmlType::kF16) {
+    auto f = random_floats(n, seed);
+    for (size_t i = 0; i < n; ++i) reinterpret_cast<uint16_t*>(bytes.data())[i] = float_to_half(f[i]);
+  } else {
+    std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+    for (size_t b = 0; b < n / traits.block_elems; ++b) {
+      uint8_t* blk = bytes.data() + b * traits.block_bytes;
+      const uint16_t d = float_to_half(scale(rng)), m = float_to_half(-scale(rng) * 8);
+      std::memcpy(blk, &d, 2);
+      if (type == GgmlType::kQ4_1) std::memcpy(blk + 2, &m, 2);
+    }
+  }
+  return bytes;
+}
+
+class DotRowsTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(DotRowsTest, MatchesReferenceOnOddRowCounts) {
+  const GgmlType type = GetParam();
+  for (size_t n : {32u, 96u, 576u, 1568u}) {
+    for (size_t rows : {1u, 3u, 7u, 17u}) {
+      const auto traits = *ggml_type_traits(static_cast<uint32_t>(type));
+      const size_t row_bytes = n / traits.block_elems * traits.block_bytes;
+      std::vector<uint8_t> w;
+      for (size_t r = 0; r < rows; ++r) {
+        auto row = random_weight_row(type, n, static_cast<uint32_t>(1000 * n + r));
+        w.insert(w.end(), row.begin(), row.end());
+      }
+      const auto x = random_floats(n, static_cast<uint32_t>(n + rows));
+      std::vector<uint8_t> act(activation_row_bytes(type, n)), act_ref(act.size());
+      quantize_activation(type, x.data(), act.data(), n);
+      reference::quantize_activation(type, x.data(), act_ref.data(), n);
+      ASSERT_EQ(act, act_ref) << "activation quantization differs, n=" << n;
+      std::vector<float> out(rows);
+      dot_rows(type, w.data(), row_bytes, rows, act.data(), n, out.data());
+      for (size_t r = 0; r < rows; ++r) {
+        const float ref = reference::dot_row(type, w.data() + r * row_bytes, act.data(), n);
+        EXPECT_NEAR(out[r], ref, 1e-5f * (1.0f + std::fabs(ref))) << ggml_type_name(type) << " n=" << n << " row " << r;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, DotRowsTest,
+                         ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ8_0, GgmlType::kF32, GgmlType::kF16),
+                         [](const auto& info) { return std::string(ggml_type_name(info.param)); });
+
+constexpr float kTol = 2e-6f;  // relative; float accumulation order differs from the double-precision reference
+
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, float rel, const char* what) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_NEAR(a[i], b[i], rel * (1.0f + std::fabs(b[i]))) << what << " at " << i << " of " << a.size();
+  }
+}
+
+TEST(VectorKernels, MatchReferenceOnOddSizes) {
+  for (size_t n : {1u, 7u, 33u, 385u, 1537u}) {
+    const auto x = random_floats(n, 1 + n), y = random_floats(n, 2 + n), w = random_floats(n, 3 + n), b = random_floats(n, 4 + n);
+    EXPECT_NEAR(dot_f32(x.data(), y.data(), n), reference::dot_f32(x.data(), y.data(), n), 1e-5f * std::sqrt(float(n)));
+
+    std::vector<uint16_t> h(n);
+    for (size_t i = 0; i < n; ++i) h[i] = float_to_half(x[i]);
+    EXPECT_NEAR(dot_f16_f32(h.data(), y.data(), n), reference::dot_f16_f32(h.data(), y.data(), n), 1e-5f * std::sqrt(float(n)));
+
+    std::vector<uint16_t> h2(n);
+    f32_to_f16(y.data(), h2.data(), n);
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(h2[i], float_to_half(y[i])) << "f32_to_f16 at " << i;
+
+    auto acc = w, acc_ref = w;
+    axpy_f16(0.37f, h.data(), acc.data(), n);
+    reference::axpy_f16(0.37f, h.data(), acc_ref.data(), n);
+    expect_close(acc, acc_ref, kTol, "axpy_f16");
+
+    std::vector<float> out(n), ref(n);
+    rms_norm(x.data(), w.data(), 1e-5f, out.data(), n);
+    reference::rms_norm(x.data(), w.data(), 1e-5f, ref.data(), n);
+    expect_close(out, ref, 1e-5f, "rms_norm");
+
+    layer_norm(x.data(), w.data(), b.data(), 1e-12f, out.data(), n);
+    reference::layer_norm(x.data(), w.data(), b.data(), 1e-12f, ref.data(), n);
+    expect_close(out, ref, 1e-5f, "layer_norm");
+
+    silu_mul(x.data(), y.data(), out.data(), n);
+    reference::silu_mul(x.data(), y.data(), ref.data(), n);
+    expect_close(out, ref, 1e-6f, "silu_mul");
+
+    auto g = random_floats(n, 9 + n, 3.0f), g_ref = g;
+    gelu_erf_inplace(g.data(), n);
+    reference::gelu_erf_inplace(g_ref.data(), n);
+    expect_close(g, g_ref, 1e-6f, "gelu_erf");
+
+    auto s = random_floats(n, 11 + n, 4.0f), s_ref = s;
+    softmax_inplace(s.data(), n);
+    reference::softmax_inplace(s_ref.data(), n);
+    expect_close(s, s_ref, 1e-6f, "softmax");
+
+    auto l = x, l_ref = x;
+    l2_normalize_inplace(l.data(), n);
+    reference::l2_normalize_inplace(l_ref.data(), n);
+    expect_close(l, l_ref, 1e-6f, "l2_normalize");
+  }
+}
+
+TEST(Fp16, RoundTripsEveryHalfExactly) {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = half_to_float(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(float_to_half(f), h) << "half 0x" << std::hex << h;
+  }
+}
+
+TEST(Fp16, RoundsToNearestEven) {
+  EXPECT_EQ(float_to_half(1.0f + 1.0f / 2048), float_to_half(1.0f));                   // tie -> even (down)
+  EXPECT_EQ(float_to_half(1.0f + 3.0f / 2048), float_to_half(1.0f + 4.0f / 2048));     // tie -> even (up)
+  EXPECT_EQ(float_to_half(70000.0f), 0x7c00);                                          // overflow -> inf
+}
+
+}  // namespace
+}  // namespace webaccel::cpu
