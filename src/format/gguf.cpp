@@ -1,5 +1,6 @@
 #include "format/gguf.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -112,7 +113,7 @@ GgufValue read_value(Cursor& c, const std::string& key) {
   if (arr.elem_type == GgufValueType::kString) {
     // Each string needs at least its 8-byte length: rejects absurd counts before allocating.
     if (arr.count > c.remaining() / 8) c.bad(what + ": array of " + std::to_string(arr.count) + " strings exceeds the file");
-    arr.strings.reserve(arr.count);
+    arr.strings.reserve(std::min<uint64_t>(arr.count, 65536));  // grows as strings prove real
     for (uint64_t i = 0; i < arr.count; ++i) arr.strings.push_back(c.read_string(what.c_str()));
   } else {
     const size_t es = scalar_size(arr.elem_type);
@@ -154,7 +155,7 @@ GgufFile::GgufFile(const std::string& path) : file_(path) {
     alignment_ = *a;
   }
 
-  tensors_.reserve(n_tensors);
+  tensors_.reserve(std::min<uint64_t>(n_tensors, 65536));
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensorInfo t;
     t.name = std::string(c.read_string("tensor name"));
@@ -249,6 +250,7 @@ std::vector<int64_t> GgufFile::get_int_array(std::string_view key) const {
       case GgufValueType::kI32: out.push_back(load_at<int32_t>(p + 4 * i)); break;
       case GgufValueType::kU32: out.push_back(load_at<uint32_t>(p + 4 * i)); break;
       case GgufValueType::kI64: out.push_back(load_at<int64_t>(p + 8 * i)); break;
+      case GgufValueType::kU64: out.push_back(static_cast<int64_t>(load_at<uint64_t>(p + 8 * i))); break;
       case GgufValueType::kU8: out.push_back(p[i]); break;
       case GgufValueType::kI8: out.push_back(static_cast<int8_t>(p[i])); break;
       case GgufValueType::kI16: out.push_back(load_at<int16_t>(p + 2 * i)); break;

@@ -1,5 +1,9 @@
 // libFuzzer target for the GGUF reader: any input is an Error or a file whose every tensor and
 // metadata value can be read without leaving the map.
+//   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
+//     tests/fuzz/fuzz_gguf.cpp src/format/gguf.cpp src/format/ggml_types.cpp src/core/mapped_file.cpp -o fuzz_gguf
+//   ./fuzz_gguf /tmp/corpus_gguf tests/fuzz/corpus/gguf -max_total_time=120
+// Seeds come from tests/fuzz/make_corpus.py; new units go to the first (scratch) directory.
 #include <cstdint>
 #include <variant>
 

