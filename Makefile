@@ -22,7 +22,7 @@ demo: setup build
 # The whole suite, optimized and then under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: setup build build-asan
 	ctest --preset release --output-on-failure
-	ctest --preset asan --output-on-failure -E cli_goldens
+	ctest --preset asan --output-on-failure
 
 fuzz:
 	scripts/setup
