@@ -17,6 +17,10 @@ void quantize_activation(GgmlType weight_type, const float* x, void* out, size_t
 void dot_rows(GgmlType weight_type, const uint8_t* w, size_t row_bytes, size_t n_rows, const void* act, size_t n,
               float* out);
 
+// The same for several tokens: out[t * out_stride + r], activation rows act_stride bytes apart.
+void dot_rows_tokens(GgmlType weight_type, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act,
+                     size_t act_stride, size_t n_tokens, size_t n, float* out, size_t out_stride);
+
 // --- float vector ops --------------------------------------------------------------------
 float dot_f32(const float* a, const float* b, size_t n);
 float dot_f16_f32(const uint16_t* a_f16, const float* b, size_t n);

@@ -25,9 +25,8 @@ void matmul_rows(const WeightMatrix& w, const QuantizedActivations& x, size_t n_
                  float* out, size_t out_stride) {
   for (size_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
     const size_t nr = std::min(kRowTile, r_end - r0);
-    for (size_t t = 0; t < n_tokens; ++t) {
-      dot_rows(w.type, w.row(r0), w.row_bytes, nr, x.row(t), w.cols, out + t * out_stride + r0);
-    }
+    dot_rows_tokens(w.type, w.row(r0), w.row_bytes, nr, static_cast<const uint8_t*>(x.row(0)), x.row_bytes(), n_tokens,
+                    w.cols, out + r0, out_stride);
   }
 }
 

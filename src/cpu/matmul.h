@@ -27,6 +27,7 @@ class QuantizedActivations {
  public:
   void quantize(GgmlType weight_type, const float* x, size_t n_tokens, size_t n, ThreadPool& pool);
   const void* row(size_t t) const { return buffer_.data() + t * row_bytes_; }
+  size_t row_bytes() const { return row_bytes_; }
   GgmlType weight_type() const { return weight_type_; }
 
  private:

@@ -6,7 +6,9 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/fp16.h"
 #include "cpu/kernels.h"
@@ -170,27 +172,6 @@ HWY_INLINE __m512 PairScale(float lo, float hi) {
 }
 HWY_INLINE __m256i LoadBytes(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
-WEBACCEL_VNNI void DotRowsQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* y, size_t nb, float* out) {
-  for (size_t r = 0; r < n_rows; ++r) {
-    const auto* x = reinterpret_cast<const BlockQ4_1*>(w + r * row_bytes);
-    __m512 acc = _mm512_setzero_ps();
-    float mins = 0.0f;
-    size_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-      const __m512i a = Pair(LoadBytes(y[b].qs), LoadBytes(y[b + 1].qs));
-      const __m512i q = Pair(NibblesAsBytes(x[b].qs), NibblesAsBytes(x[b + 1].qs));
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-                            PairScale(F16(x[b].d) * F16(y[b].d),
-                                      F16(x[b + 1].d) * F16(y[b + 1].d)), acc);
-      mins += F16(x[b].m) * F16(y[b].s) + F16(x[b + 1].m) * F16(y[b + 1].s);
-    }
-    float sum = _mm512_reduce_add_ps(acc) + mins;
-    if (b < nb) sum += DotQ4_1(x + b, y + b, nb - b);
-    out[r] = sum;
-  }
-}
-
 WEBACCEL_VNNI void DotRowsQ8_0(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_0* y, size_t nb, float* out) {
   for (size_t r = 0; r < n_rows; ++r) {
     const auto* x = reinterpret_cast<const BlockQ8_0*>(w + r * row_bytes);
@@ -211,6 +192,73 @@ WEBACCEL_VNNI void DotRowsQ8_0(const uint8_t* w, size_t row_bytes, size_t n_rows
     if (b < nb) sum += DotQ8_0(x + b, y + b, nb - b);
     out[r] = sum;
   }
+}
+
+// Each weight block pair is unpacked once and multiplied with up to 4 tokens. Activation scales
+// are widened to vectors once per call: [d_b x8 | d_b+1 x8] and [s_b/8 x8 | s_b+1/8 x8], so the
+// min term m*s folds into the same accumulator (lane sum of 8 copies of s/8 is s, exactly).
+constexpr size_t kTokenTile = 4;
+
+// One tile of NT tokens (NT is a template argument so the token loop unrolls).
+template <size_t NT>
+WEBACCEL_VNNI void DotRowsTokenTileQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* const* y,
+                                        size_t nb, float* out, size_t out_stride) {
+  const size_t n_pairs = nb / 2;
+  thread_local std::vector<float> scales;  // (NT, n_pairs, 2, 16): d pair, s/8 pair
+  scales.resize(NT * n_pairs * 32);
+  for (size_t k = 0; k < NT; ++k) {
+    for (size_t p = 0; p < n_pairs; ++p) {
+      const BlockQ8_1& a = y[k][2 * p];
+      const BlockQ8_1& b = y[k][2 * p + 1];
+      float* dst = &scales[(k * n_pairs + p) * 32];
+      _mm512_storeu_ps(dst, PairScale(F16(a.d), F16(b.d)));
+      _mm512_storeu_ps(dst + 16, PairScale(F16(a.s) * 0.125f, F16(b.s) * 0.125f));
+    }
+  }
+  for (size_t r = 0; r < n_rows; ++r) {
+    const auto* x = reinterpret_cast<const BlockQ4_1*>(w + r * row_bytes);
+    __m512 acc[NT];
+    for (size_t k = 0; k < NT; ++k) acc[k] = _mm512_setzero_ps();
+    for (size_t p = 0; p < n_pairs; ++p) {
+      const size_t b = 2 * p;
+      const __m512i q = Pair(NibblesAsBytes(x[b].qs), NibblesAsBytes(x[b + 1].qs));
+      const __m512 wd = PairScale(F16(x[b].d), F16(x[b + 1].d));
+      const __m512 wm = PairScale(F16(x[b].m), F16(x[b + 1].m));
+      for (size_t k = 0; k < NT; ++k) {
+        const __m512i a = Pair(LoadBytes(y[k][b].qs), LoadBytes(y[k][b + 1].qs));
+        const __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a);
+        const float* sc = &scales[(k * n_pairs + p) * 32];
+        acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(wd, _mm512_loadu_ps(sc)), acc[k]);
+        acc[k] = _mm512_fmadd_ps(wm, _mm512_loadu_ps(sc + 16), acc[k]);
+      }
+    }
+    for (size_t k = 0; k < NT; ++k) {
+      float total = _mm512_reduce_add_ps(acc[k]);
+      if (nb % 2) total += DotQ4_1(x + nb - 1, y[k] + nb - 1, 1);
+      out[k * out_stride + r] = total;
+    }
+  }
+}
+
+void DotRowsTokensQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act, size_t act_stride,
+                       size_t n_tokens, size_t nb, float* out, size_t out_stride) {
+  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+    const size_t nt = std::min(kTokenTile, n_tokens - t0);
+    const BlockQ8_1* y[kTokenTile];
+    for (size_t k = 0; k < nt; ++k) y[k] = reinterpret_cast<const BlockQ8_1*>(act + (t0 + k) * act_stride);
+    float* o = out + t0 * out_stride;
+    switch (nt) {
+      case 1: DotRowsTokenTileQ4_1<1>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
+      case 2: DotRowsTokenTileQ4_1<2>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
+      case 3: DotRowsTokenTileQ4_1<3>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
+      default: DotRowsTokenTileQ4_1<4>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
+    }
+  }
+}
+#define WEBACCEL_HAVE_TOKEN_TILED_Q4_1 1
+
+void DotRowsQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* y, size_t nb, float* out) {
+  DotRowsTokensQ4_1(w, row_bytes, n_rows, reinterpret_cast<const uint8_t*>(y), 0, 1, nb, out, 0);
 }
 #else
 void DotRowsQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* y, size_t nb, float* out) {
@@ -248,6 +296,17 @@ void DotRows(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, c
 }
 
 #endif  // HWY_TARGET == HWY_SCALAR
+
+void DotRowsTokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act,
+                   size_t act_stride, size_t n_tokens, size_t n, float* out, size_t out_stride) {
+#if defined(WEBACCEL_HAVE_TOKEN_TILED_Q4_1) && HWY_TARGET == HWY_AVX3_DL
+  if (type == GgmlType::kQ4_1) {
+    DotRowsTokensQ4_1(w, row_bytes, n_rows, act, act_stride, n_tokens, n / kQK, out, out_stride);
+    return;
+  }
+#endif
+  for (size_t t = 0; t < n_tokens; ++t) DotRows(type, w, row_bytes, n_rows, act + t * act_stride, n, out + t * out_stride);
+}
 
 float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n) {
   const hn::ScalableTag<float> df;
@@ -288,6 +347,7 @@ namespace webaccel::cpu {
 
 HWY_EXPORT(QuantizeActivation);
 HWY_EXPORT(DotRows);
+HWY_EXPORT(DotRowsTokens);
 HWY_EXPORT(DotF32);
 HWY_EXPORT(DotF16F32);
 HWY_EXPORT(TargetName);
@@ -297,6 +357,10 @@ void quantize_activation(GgmlType weight_type, const float* x, void* out, size_t
 }
 void dot_rows(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const void* act, size_t n, float* out) {
   HWY_DYNAMIC_DISPATCH(DotRows)(type, w, row_bytes, n_rows, act, n, out);
+}
+void dot_rows_tokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act,
+                     size_t act_stride, size_t n_tokens, size_t n, float* out, size_t out_stride) {
+  HWY_DYNAMIC_DISPATCH(DotRowsTokens)(type, w, row_bytes, n_rows, act, act_stride, n_tokens, n, out, out_stride);
 }
 float dot_f32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
 float dot_f16_f32(const uint16_t* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF16F32)(a, b, n); }

@@ -77,6 +77,37 @@ TEST_P(DotRowsTest, MatchesReferenceOnOddRowCounts) {
   }
 }
 
+TEST_P(DotRowsTest, TokenTiledMatchesReference) {
+  const GgmlType type = GetParam();
+  const auto traits = *ggml_type_traits(static_cast<uint32_t>(type));
+  for (size_t n : {64u, 576u, 1568u}) {
+    for (size_t n_tokens : {2u, 5u, 9u}) {
+      const size_t rows = 7, row_bytes = n / traits.block_elems * traits.block_bytes;
+      std::vector<uint8_t> w;
+      for (size_t r = 0; r < rows; ++r) {
+        auto row = random_weight_row(type, n, static_cast<uint32_t>(77 * n + r));
+        w.insert(w.end(), row.begin(), row.end());
+      }
+      const size_t act_bytes = activation_row_bytes(type, n);
+      std::vector<uint8_t> act(n_tokens * act_bytes);
+      for (size_t t = 0; t < n_tokens; ++t) {
+        const auto x = random_floats(n, static_cast<uint32_t>(5 * n + t));
+        quantize_activation(type, x.data(), act.data() + t * act_bytes, n);
+      }
+      const size_t out_stride = rows + 3;
+      std::vector<float> out(n_tokens * out_stride, -1.0f);
+      dot_rows_tokens(type, w.data(), row_bytes, rows, act.data(), act_bytes, n_tokens, n, out.data(), out_stride);
+      for (size_t t = 0; t < n_tokens; ++t) {
+        for (size_t r = 0; r < rows; ++r) {
+          const float ref = reference::dot_row(type, w.data() + r * row_bytes, act.data() + t * act_bytes, n);
+          EXPECT_NEAR(out[t * out_stride + r], ref, 1e-5f * (1.0f + std::fabs(ref))) << "token " << t << " row " << r;
+        }
+        EXPECT_EQ(out[t * out_stride + rows], -1.0f) << "wrote past the rows";
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllFormats, DotRowsTest,
                          ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ8_0, GgmlType::kF32, GgmlType::kF16),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
