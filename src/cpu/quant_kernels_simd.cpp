@@ -157,8 +157,8 @@ float DotF16F32(const uint16_t* HWY_RESTRICT a, const float* HWY_RESTRICT b, siz
 #if HWY_TARGET == HWY_AVX3_DL
 // vpdpbusd multiplies unsigned bytes by signed bytes and sums groups of four into int32 lanes.
 // 512-bit only: Highway 1.0.3's AVX3_DL flags enable AVX-VNNI (VEX form, absent on Zen 4) but
-// not AVX512-VNNI, which these functions add.
-#define WEBACCEL_VNNI __attribute__((target("avx512vnni")))
+// not AVX512-VNNI, which these functions add (listing the rest too: clang replaces, not extends).
+#define WEBACCEL_VNNI __attribute__((target("avx2,fma,f16c,bmi,bmi2,avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
 HWY_INLINE __m256i NibblesAsBytes(const uint8_t* qs) {
   const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
   const __m128i m = _mm_set1_epi8(0x0f);
