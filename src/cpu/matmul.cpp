@@ -5,11 +5,19 @@
 #include "cpu/kernels.h"
 #include "cpu/quant_blocks.h"
 
+#include <vector>
+
 namespace webaccel::cpu {
 
 namespace {
 // Rows per tile: a tile of quantized weights stays in L1 while every token streams past it.
 constexpr size_t kRowTile = 16;
+
+bool has_direct_kernel(GgmlType t) {
+  return t == GgmlType::kF32 || t == GgmlType::kF16 || t == GgmlType::kQ4_0 || t == GgmlType::kQ4_1 ||
+         t == GgmlType::kQ8_0 || wq_params(t).has_value();
+}
+
 }  // namespace
 
 void QuantizedActivations::quantize(GgmlType weight_type, const float* x, size_t n_tokens, size_t n, ThreadPool& pool) {
@@ -23,6 +31,18 @@ void QuantizedActivations::quantize(GgmlType weight_type, const float* x, size_t
 
 void matmul_rows(const WeightMatrix& w, const QuantizedActivations& x, size_t n_tokens, size_t r_begin, size_t r_end,
                  float* out, size_t out_stride) {
+  if (!has_direct_kernel(w.type)) {
+    // K-quants and BF16: dequantize a tile of rows once, then float dots for every token.
+    thread_local std::vector<float> tile;
+    for (size_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
+      const size_t nr = std::min(kRowTile, r_end - r0);
+      tile.resize(nr * w.cols);
+      for (size_t r = 0; r < nr; ++r) reference::dequantize_row(w.type, w.row(r0 + r), tile.data() + r * w.cols, w.cols);
+      dot_rows_tokens(GgmlType::kF32, reinterpret_cast<const uint8_t*>(tile.data()), w.cols * sizeof(float), nr,
+                      static_cast<const uint8_t*>(x.row(0)), x.row_bytes(), n_tokens, w.cols, out + r0, out_stride);
+    }
+    return;
+  }
   for (size_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
     const size_t nr = std::min(kRowTile, r_end - r0);
     dot_rows_tokens(w.type, w.row(r0), w.row_bytes, nr, static_cast<const uint8_t*>(x.row(0)), x.row_bytes(), n_tokens,

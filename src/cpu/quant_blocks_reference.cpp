@@ -9,10 +9,12 @@
 #include "core/fp16.h"
 #include "cpu/quant_blocks.h"
 #include "cpu/kquants_reference.h"
+#include "cpu/wq_reference.h"
 
 namespace webaccel::cpu {
 
 GgmlType activation_type_for(GgmlType weight_type) {
+  if (wq_params(weight_type)) return GgmlType::kQ8_1;  // the min term needs the block sums
   switch (weight_type) {
     case GgmlType::kQ4_1: return GgmlType::kQ8_1;
     case GgmlType::kQ4_0: case GgmlType::kQ8_0: return GgmlType::kQ8_0;
@@ -61,6 +63,10 @@ void quantize_row_q8_1(const float* x, BlockQ8_1* y, size_t n) {
 }
 
 void dequantize_row(GgmlType type, const void* src, float* dst, size_t n) {
+  if (wq_params(type)) {
+    wq_dequantize_row(type, src, dst, n);
+    return;
+  }
   switch (type) {
     case GgmlType::kF32: std::memcpy(dst, src, n * sizeof(float)); return;
     case GgmlType::kF16: {
@@ -113,6 +119,7 @@ void dequantize_row(GgmlType type, const void* src, float* dst, size_t n) {
 }
 
 float dot_row(GgmlType weight_type, const void* w, const void* act, size_t n) {
+  if (wq_params(weight_type)) return wq_dot_row(weight_type, w, act, n);
   const size_t nb = n / kQK;
   switch (weight_type) {
     case GgmlType::kQ4_0: {

@@ -257,6 +257,106 @@ void DotRowsTokensQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const 
 }
 #define WEBACCEL_HAVE_TOKEN_TILED_Q4_1 1
 
+// WQ formats (cpu/wq_reference.h): each 32-code chunk unpacked to 32 bytes, two chunks per register.
+template <int kBits>
+HWY_INLINE __m256i UnpackWqChunk(const uint8_t* in) {
+  if constexpr (kBits == 8) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in));
+  } else if constexpr (kBits == 4) {
+    return NibblesAsBytes(in);
+  } else {
+    uint64_t packed;
+    std::memcpy(&packed, in, 8);
+    // 64-bit lane k holds every byte shifted by 2k: its bytes are codes 8k..8k+7.
+    __m256i q = _mm256_and_si256(_mm256_srlv_epi64(_mm256_set1_epi64x(static_cast<long long>(packed)), _mm256_set_epi64x(6, 4, 2, 0)),
+                                 _mm256_set1_epi8(3));
+    if constexpr (kBits == 3) {
+      uint32_t high;
+      std::memcpy(&high, in + 8, 4);
+      const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(high)),
+                                                 _mm256_set_epi8(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2,
+                                                                 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
+      const __m256i bit = _mm256_set1_epi64x(0x8040201008040201LL);
+      const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+      q = _mm256_or_si256(q, _mm256_and_si256(set, _mm256_set1_epi8(4)));
+    }
+    return q;
+  }
+}
+
+template <int kBits, size_t NT>
+WEBACCEL_VNNI void DotRowsTokenTileWq(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* const* y,
+                                      size_t n, size_t group, float* out, size_t out_stride) {
+  const size_t n_pairs = n / 64, chunks_per_group = group / 32, chunk_bytes = 4 * kBits;
+  const size_t group_bytes = 4 + chunks_per_group * chunk_bytes;
+  thread_local std::vector<float> scales;  // (NT, n_pairs, 2, 16): activation d pair, s/8 pair
+  scales.resize(NT * n_pairs * 32);
+  for (size_t k = 0; k < NT; ++k) {
+    for (size_t p = 0; p < n_pairs; ++p) {
+      float* dst = &scales[(k * n_pairs + p) * 32];
+      _mm512_storeu_ps(dst, PairScale(F16(y[k][2 * p].d), F16(y[k][2 * p + 1].d)));
+      _mm512_storeu_ps(dst + 16, PairScale(F16(y[k][2 * p].s) * 0.125f, F16(y[k][2 * p + 1].s) * 0.125f));
+    }
+  }
+  auto chunk_ptr = [&](const uint8_t* row, size_t c) { return row + (c / chunks_per_group) * group_bytes + 4 + (c % chunks_per_group) * chunk_bytes; };
+  auto group_half = [&](const uint8_t* row, size_t c, size_t field) {
+    uint16_t h;
+    std::memcpy(&h, row + (c / chunks_per_group) * group_bytes + 2 * field, 2);
+    return F16(h);
+  };
+  for (size_t r = 0; r < n_rows; ++r) {
+    const uint8_t* row = w + r * row_bytes;
+    __m512 acc[NT];
+    for (size_t k = 0; k < NT; ++k) acc[k] = _mm512_setzero_ps();
+    for (size_t p = 0; p < n_pairs; ++p) {
+      const size_t c = 2 * p;
+      const __m512i q = Pair(UnpackWqChunk<kBits>(chunk_ptr(row, c)), UnpackWqChunk<kBits>(chunk_ptr(row, c + 1)));
+      const __m512 wd = PairScale(group_half(row, c, 0), group_half(row, c + 1, 0));
+      const __m512 wm = PairScale(group_half(row, c, 1), group_half(row, c + 1, 1));
+      for (size_t k = 0; k < NT; ++k) {
+        const __m512i a = Pair(LoadBytes(y[k][c].qs), LoadBytes(y[k][c + 1].qs));
+        const __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a);
+        const float* sc = &scales[(k * n_pairs + p) * 32];
+        acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(wd, _mm512_loadu_ps(sc)), acc[k]);
+        acc[k] = _mm512_fmadd_ps(wm, _mm512_loadu_ps(sc + 16), acc[k]);
+      }
+    }
+    for (size_t k = 0; k < NT; ++k) out[k * out_stride + r] = _mm512_reduce_add_ps(acc[k]);
+  }
+}
+
+template <int kBits>
+void DotRowsTokensWqBits(const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act, size_t act_stride,
+                         size_t n_tokens, size_t n, size_t group, float* out, size_t out_stride) {
+  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+    const size_t nt = std::min(kTokenTile, n_tokens - t0);
+    const BlockQ8_1* y[kTokenTile];
+    for (size_t k = 0; k < nt; ++k) y[k] = reinterpret_cast<const BlockQ8_1*>(act + (t0 + k) * act_stride);
+    float* o = out + t0 * out_stride;
+    switch (nt) {
+      case 1: DotRowsTokenTileWq<kBits, 1>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
+      case 2: DotRowsTokenTileWq<kBits, 2>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
+      case 3: DotRowsTokenTileWq<kBits, 3>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
+      default: DotRowsTokenTileWq<kBits, 4>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
+    }
+  }
+}
+
+// False when the row shape needs the reference (an odd number of 32-element chunks).
+bool DotRowsTokensWq(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act,
+                     size_t act_stride, size_t n_tokens, size_t n, float* out, size_t out_stride) {
+  const auto p = wq_params(type);
+  if (!p || n % 64 != 0) return false;
+  const size_t g = static_cast<size_t>(p->group);
+  switch (p->bits) {
+    case 2: DotRowsTokensWqBits<2>(w, row_bytes, n_rows, act, act_stride, n_tokens, n, g, out, out_stride); return true;
+    case 3: DotRowsTokensWqBits<3>(w, row_bytes, n_rows, act, act_stride, n_tokens, n, g, out, out_stride); return true;
+    case 4: DotRowsTokensWqBits<4>(w, row_bytes, n_rows, act, act_stride, n_tokens, n, g, out, out_stride); return true;
+    case 8: DotRowsTokensWqBits<8>(w, row_bytes, n_rows, act, act_stride, n_tokens, n, g, out, out_stride); return true;
+  }
+  return false;
+}
+
 void DotRowsQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* y, size_t nb, float* out) {
   DotRowsTokensQ4_1(w, row_bytes, n_rows, reinterpret_cast<const uint8_t*>(y), 0, 1, nb, out, 0);
 }
@@ -304,6 +404,7 @@ void DotRowsTokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_r
     DotRowsTokensQ4_1(w, row_bytes, n_rows, act, act_stride, n_tokens, n / kQK, out, out_stride);
     return;
   }
+  if (DotRowsTokensWq(type, w, row_bytes, n_rows, act, act_stride, n_tokens, n, out, out_stride)) return;
 #endif
   for (size_t t = 0; t < n_tokens; ++t) DotRows(type, w, row_bytes, n_rows, act + t * act_stride, n, out + t * out_stride);
 }

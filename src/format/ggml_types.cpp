@@ -2,7 +2,29 @@
 
 namespace webaccel {
 
+std::optional<WqParams> wq_params(GgmlType type) {
+  const auto id = static_cast<uint32_t>(type);
+  if (id < 1000 || id >= 1100) return std::nullopt;
+  const int bits = static_cast<int>((id - 1000) / 10), gi = static_cast<int>((id - 1000) % 10);
+  if ((bits != 2 && bits != 3 && bits != 4 && bits != 8) || gi > 2) return std::nullopt;
+  return WqParams{bits, 32 << gi};
+}
+
+std::optional<GgmlType> wq_type(int bits, int group) {
+  const int gi = group == 32 ? 0 : group == 64 ? 1 : group == 128 ? 2 : -1;
+  if (gi < 0 || (bits != 2 && bits != 3 && bits != 4 && bits != 8)) return std::nullopt;
+  return static_cast<GgmlType>(1000 + 10 * bits + gi);
+}
+
 std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t type_id) {
+  if (auto wq = wq_params(static_cast<GgmlType>(type_id))) {
+    static const char* kNames[4][3] = {{"WQ2_G32", "WQ2_G64", "WQ2_G128"}, {"WQ3_G32", "WQ3_G64", "WQ3_G128"},
+                                       {"WQ4_G32", "WQ4_G64", "WQ4_G128"}, {"WQ8_G32", "WQ8_G64", "WQ8_G128"}};
+    const int bi = wq->bits == 8 ? 3 : wq->bits - 2;
+    const int gi = wq->group == 32 ? 0 : wq->group == 64 ? 1 : 2;
+    // fp16 scale + fp16 min, then the packed codes
+    return GgmlTypeTraits{kNames[bi][gi], static_cast<size_t>(wq->group), 4 + static_cast<size_t>(wq->group * wq->bits / 8)};
+  }
   switch (static_cast<GgmlType>(type_id)) {
     case GgmlType::kF32: return GgmlTypeTraits{"F32", 1, 4};
     case GgmlType::kF16: return GgmlTypeTraits{"F16", 1, 2};

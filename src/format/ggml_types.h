@@ -21,7 +21,21 @@ enum class GgmlType : uint32_t {
   kQ5_K = 13,
   kQ6_K = 14,
   kBF16 = 30,
+  // webaccel's own group-wise formats (not GGUF ids): 1000 + 10 * bits + group index
+  // (0: 32, 1: 64, 2: 128), laid out as described in src/quant/wq_format.h.
+  kWQ2_G32 = 1020, kWQ2_G64 = 1021, kWQ2_G128 = 1022,
+  kWQ3_G32 = 1030, kWQ3_G64 = 1031, kWQ3_G128 = 1032,
+  kWQ4_G32 = 1040, kWQ4_G64 = 1041, kWQ4_G128 = 1042,
+  kWQ8_G32 = 1080, kWQ8_G64 = 1081, kWQ8_G128 = 1082,
 };
+
+// Bits and group size of a webaccel format; nullopt for every other type.
+struct WqParams {
+  int bits;
+  int group;
+};
+std::optional<WqParams> wq_params(GgmlType type);
+std::optional<GgmlType> wq_type(int bits, int group);
 
 struct GgmlTypeTraits {
   std::string_view name;

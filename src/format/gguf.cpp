@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "core/error.h"
 
@@ -132,8 +133,11 @@ T load_at(const uint8_t* p) {
 
 }  // namespace
 
-GgufFile::GgufFile(const std::string& path) : file_(path) {
-  Cursor c(file_.bytes(), file_.path());
+GgufFile::GgufFile(const std::string& path) : GgufFile(MappedFile(path)) {}
+
+GgufFile::GgufFile(MappedFile file) : file_(std::move(file)) {
+  const std::string& path = file_.path();
+  Cursor c(file_.bytes(), path);
   const auto magic = c.read<uint32_t>("magic");
   if (magic != 0x46554747u) c.bad("not a GGUF file (magic is not 'GGUF')");
   version_ = c.read<uint32_t>("version");

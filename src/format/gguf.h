@@ -44,6 +44,7 @@ struct GgufTensorInfo {
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);  // throws Error(kIo/kFormat) naming path, key or tensor
+  explicit GgufFile(MappedFile file);          // the same checks over bytes already in memory
 
   const std::string& path() const { return file_.path(); }
   uint32_t version() const { return version_; }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "core/error.h"
 #include "core/fp16.h"
@@ -63,7 +64,10 @@ std::string_view safetensors_dtype_name(SafetensorsDtype dtype) {
   return "unknown";
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : file_(path) {
+SafetensorsFile::SafetensorsFile(const std::string& path) : SafetensorsFile(MappedFile(path)) {}
+
+SafetensorsFile::SafetensorsFile(MappedFile file) : file_(std::move(file)) {
+  const std::string& path = file_.path();
   const auto bytes = file_.bytes();
   auto bad = [&](const std::string& msg) { fail(ErrorKind::kFormat, path + ": " + msg); };
 

@@ -36,6 +36,7 @@ class SafetensorsFile {
   // "embeddings.position_ids" buffer) are validated but only recorded in skipped_tensors(): they
   // are an Error only when asked for. Any other dtype is an Error at load.
   explicit SafetensorsFile(const std::string& path);
+  explicit SafetensorsFile(MappedFile file);  // the same checks over bytes already in memory
 
   const std::string& path() const { return file_.path(); }
   const std::vector<SafetensorsTensor>& tensors() const { return tensors_; }  // in data order

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -13,17 +15,55 @@
 namespace webaccel {
 namespace {
 
-nlohmann::json read_json(const std::string& path, bool required) {
-  std::ifstream in(path);
-  if (!in) {
+// A missing optional file reads as an empty object, as sentence-transformers treats it.
+nlohmann::json read_json(const BertFiles& files, const std::string& name, bool required) {
+  const std::string path = files.dir + "/" + name;
+  const auto it = files.texts.find(name);
+  if (it == files.texts.end()) {
     if (required) fail(ErrorKind::kIo, path + ": cannot open");
     return nlohmann::json::object();
   }
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(it->second);
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorKind::kFormat, path + ": invalid JSON: " + e.what());
   }
+}
+
+// One token per line, as WordPieceTokenizer::from_vocab_file reads it; errors name the file.
+tok::WordPieceTokenizer vocab_from_text(const BertFiles& files, tok::WordPieceConfig cfg) {
+  const std::string path = files.dir + "/vocab.txt";
+  const auto it = files.texts.find("vocab.txt");
+  if (it == files.texts.end()) fail(ErrorKind::kIo, path + ": cannot open WordPiece vocabulary");
+  std::vector<std::string> vocab;
+  std::istringstream in(it->second);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    vocab.push_back(line);
+  }
+  try {
+    return tok::WordPieceTokenizer(std::move(vocab), std::move(cfg));
+  } catch (const Error& e) {
+    fail(e.kind(), path + ": " + e.what());
+  }
+}
+
+// Reads the folder's text files (config.json first, so its absence is the error reported) and maps the weights.
+BertFiles read_folder(const std::string& dir) {
+  std::map<std::string, std::string> texts;
+  for (const char* name : {"config.json", "sentence_bert_config.json", "1_Pooling/config.json", "modules.json",
+                           "tokenizer_config.json", "vocab.txt"}) {
+    std::ifstream in(dir + "/" + name, std::ios::binary);
+    if (!in) {
+      if (texts.empty()) fail(ErrorKind::kIo, dir + "/" + name + ": cannot open");
+      continue;
+    }
+    std::ostringstream content;
+    content << in.rdbuf();
+    if (in.bad()) fail(ErrorKind::kIo, dir + "/" + name + ": read error");
+    texts.emplace(name, content.str());
+  }
+  return BertFiles{dir, std::move(texts), MappedFile(dir + "/model.safetensors")};
 }
 
 size_t positive_field(const nlohmann::json& j, const std::string& path, const char* key) {
@@ -66,9 +106,12 @@ std::vector<float> BertModel::vector(const std::string& name, size_t n) const {
   return weights_->to_f32(t);
 }
 
-BertModel::BertModel(const std::string& dir) {
+BertModel::BertModel(const std::string& dir) : BertModel(read_folder(dir)) {}
+
+BertModel::BertModel(BertFiles files) {
+  const std::string& dir = files.dir;
   const std::string config_path = dir + "/config.json";
-  const auto config = read_json(config_path, true);
+  const auto config = read_json(files, "config.json", true);
   if (config.value("model_type", "") != "bert") fail(ErrorKind::kFormat, config_path + ": model_type is not 'bert'");
   if (config.value("hidden_act", "gelu") != "gelu") {
     fail(ErrorKind::kFormat, config_path + ": hidden_act '" + config.value("hidden_act", "") + "' is not supported (only 'gelu')");
@@ -83,32 +126,32 @@ BertModel::BertModel(const std::string& dir) {
   cfg_.layer_norm_eps = config.value("layer_norm_eps", 1e-12f);
   if (cfg_.n_embd % cfg_.n_head != 0) fail(ErrorKind::kFormat, config_path + ": num_attention_heads does not divide hidden_size");
 
-  const auto st_config = read_json(dir + "/sentence_bert_config.json", false);
+  const auto st_config = read_json(files, "sentence_bert_config.json", false);
   cfg_.max_seq_length = std::min<size_t>(st_config.value("max_seq_length", cfg_.n_positions), cfg_.n_positions);
-  const auto pooling = read_json(dir + "/1_Pooling/config.json", false);
+  const auto pooling = read_json(files, "1_Pooling/config.json", false);
   if (pooling.contains("pooling_mode_mean_tokens") && !pooling["pooling_mode_mean_tokens"].get<bool>()) {
     fail(ErrorKind::kFormat, dir + "/1_Pooling/config.json: only mean pooling is supported");
   }
-  const auto modules = read_json(dir + "/modules.json", false);
+  const auto modules = read_json(files, "modules.json", false);
   cfg_.normalize = !modules.is_array() || modules.empty();
   for (const auto& m : modules) {
     if (m.value("type", "").find("Normalize") != std::string::npos) cfg_.normalize = true;
   }
 
-  const auto tok_config = read_json(dir + "/tokenizer_config.json", false);
+  const auto tok_config = read_json(files, "tokenizer_config.json", false);
   tok::WordPieceConfig wp;
   wp.lowercase = tok_config.value("do_lower_case", true);
   // HF BertTokenizer: strip_accents null means "follow lowercase".
   wp.strip_accents = tok_config.contains("strip_accents") && tok_config["strip_accents"].is_boolean()
                          ? tok_config["strip_accents"].get<bool>() : wp.lowercase;
   wp.tokenize_chinese_chars = tok_config.value("tokenize_chinese_chars", true);
-  tokenizer_ = std::make_unique<tok::WordPieceTokenizer>(tok::WordPieceTokenizer::from_vocab_file(dir + "/vocab.txt", wp));
+  tokenizer_ = std::make_unique<tok::WordPieceTokenizer>(vocab_from_text(files, wp));
   if (tokenizer_->vocab_size() != cfg_.n_vocab) {
     fail(ErrorKind::kFormat, dir + "/vocab.txt: " + std::to_string(tokenizer_->vocab_size()) +
                                  " tokens, but config.json says vocab_size " + std::to_string(cfg_.n_vocab));
   }
 
-  weights_ = std::make_unique<SafetensorsFile>(dir + "/model.safetensors");
+  weights_ = std::make_unique<SafetensorsFile>(std::move(files.weights));
   const size_t d = cfg_.n_embd;
   // Some exports prefix every tensor with "bert."; accept both.
   const std::string p = weights_->find("bert.embeddings.word_embeddings.weight") ? "bert." : "";

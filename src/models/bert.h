@@ -2,6 +2,7 @@
 // config.json + model.safetensors + vocab.txt, mean pooling and L2 normalisation.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -40,9 +41,19 @@ struct BertLayer {
   std::vector<float> ln2_w, ln2_b;    // (n_embd) after the feed-forward
 };
 
+// A sentence-transformers folder already in memory (a browser host fetched it): its text files by
+// relative path (config.json and vocab.txt required; sentence_bert_config.json,
+// 1_Pooling/config.json, modules.json, tokenizer_config.json optional) and model.safetensors.
+struct BertFiles {
+  std::string dir;                            // names the folder in errors: a path or a URL
+  std::map<std::string, std::string> texts;
+  MappedFile weights;
+};
+
 class BertModel {
  public:
   explicit BertModel(const std::string& dir);  // errors name the file and field or tensor
+  explicit BertModel(BertFiles files);         // the same checks over files already in memory
 
   const BertConfig& config() const { return cfg_; }
   const tok::WordPieceTokenizer& tokenizer() const { return *tokenizer_; }

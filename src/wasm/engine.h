@@ -1,0 +1,78 @@
+// What the browser and Node hosts drive: a model loaded from in-memory files, generation one token
+// per call (so the JS event loop runs between tokens and an AbortSignal can stop it), embeddings.
+// Plain C++ without Emscripten headers: bindings.cpp exposes it to JS.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/mapped_file.h"
+#include "core/thread_pool.h"
+#include "models/bert.h"
+#include "models/llama.h"
+#include "runtime/chat_template.h"
+#include "runtime/sampler.h"
+#include "tokenizer/bpe_tokenizer.h"
+
+namespace webaccel::wasm {
+
+struct GenerateOptions {
+  int max_tokens = 128;
+  float temperature = 0.7f;
+  int top_k = 40;
+  float top_p = 0.95f;
+  double seed = 42;        // a JS number: integers up to 2^53 are exact
+  bool chat = true;        // wrap the prompt in the model's chat template
+  bool ignore_eos = false;
+};
+
+struct Step {
+  int token = -1;       // -1 when nothing was generated (done before the first token)
+  std::string text;     // complete UTF-8 characters only; a split character waits for the next step
+  bool done = false;    // maxTokens reached, or an end-of-sequence/turn token (not included in text)
+};
+
+class LlamaEngine {
+ public:
+  LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx);
+
+  // Tokenizes and evaluates the prompt; returns its token ids. Errors are kInput for an empty or
+  // too long prompt.
+  std::vector<int32_t> start(const std::string& prompt, const GenerateOptions& options);
+  Step next();  // samples one token and evaluates it
+  std::string info_json() const;
+
+ private:
+  std::shared_ptr<const GgufFile> gguf_;
+  LlamaModel model_;
+  tok::BpeTokenizer tokenizer_;
+  std::optional<ChatFormat> chat_;
+  ThreadPool pool_;
+  LlamaSession session_;
+  std::optional<Sampler> sampler_;
+  std::vector<float> logits_;  // of the last evaluated position
+  int remaining_ = 0;
+  int32_t end_of_turn_ = -1;
+  bool ignore_eos_ = false;
+  std::string pending_utf8_;   // bytes of a character split across tokens
+};
+
+class BertEngine {
+ public:
+  BertEngine(BertFiles files, size_t threads);
+  std::vector<float> embed(const std::string& text) const;  // (n_embd), normalised as the model says
+  size_t count_tokens(const std::string& text) const;
+  std::string info_json() const;
+
+ private:
+  BertModel model_;
+  mutable ThreadPool pool_;
+};
+
+// The longest prefix of `bytes` that ends on a whole UTF-8 character; the rest stays in `bytes`.
+std::string take_complete_utf8(std::string& bytes);
+
+}  // namespace webaccel::wasm
