@@ -205,6 +205,15 @@ GgufFile::GgufFile(MappedFile file) : file_(std::move(file)) {
   }
 }
 
+void GgufFile::index_tensors() {
+  tensor_index_.clear();
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    if (!tensor_index_.emplace(tensors_[i].name, i).second) {
+      fail(ErrorKind::kFormat, path() + ": tensor '" + tensors_[i].name + "' appears twice");
+    }
+  }
+}
+
 const GgufValue& GgufFile::value(std::string_view key) const {
   auto it = metadata_.find(key);
   if (it == metadata_.end()) fail(ErrorKind::kFormat, path() + ": metadata key '" + std::string(key) + "' is missing");

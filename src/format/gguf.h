@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -41,6 +42,8 @@ struct GgufTensorInfo {
   const uint8_t* data;          // points into the mapped file
 };
 
+// Also the engine's view of any model file: a webaccel package (format/package.h) derives from it
+// and fills the same metadata and tensor table from its manifest and shards.
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);  // throws Error(kIo/kFormat) naming path, key or tensor
@@ -68,8 +71,15 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(std::string_view name) const;
   const GgufTensorInfo& tensor(std::string_view name) const;  // Error naming the tensor if absent
 
+ protected:
+  struct Unparsed {};
+  GgufFile(MappedFile file, Unparsed) : file_(std::move(file)) {}  // for derived formats
+  void index_tensors();  // rebuilds tensor_index_ from tensors_; Error on duplicates
+
  private:
   const GgufValue& value(std::string_view key) const;
+
+ protected:
   MappedFile file_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
