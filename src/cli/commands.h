@@ -8,6 +8,7 @@ namespace webaccel::cli {
 void add_generate_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 size_t default_threads();
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   webaccel::cli::add_generate_command(app);
   webaccel::cli::add_embed_command(app);
   webaccel::cli::add_info_command(app);
+  webaccel::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
