@@ -1,0 +1,302 @@
+#include "bench/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "bench/host_facts.h"
+#include "core/error.h"
+
+namespace webaccel::bench {
+namespace {
+
+// One stored measurement with its run, as text columns by name.
+struct Row {
+  std::map<std::string, SqlCell> v;
+  std::string text(const std::string& k) const {
+    auto it = v.find(k);
+    return it == v.end() || !it->second ? "" : *it->second;
+  }
+  std::optional<double> num(const std::string& k) const {
+    const std::string s = text(k);
+    if (s.empty()) return std::nullopt;
+    return std::stod(s);
+  }
+};
+
+std::vector<Row> load_rows(BenchStore& store, const std::string& where) {
+  const SqlRows r = store.read(
+      "SELECT p.*, r.status AS run_status, r.machine AS run_machine, r.pid AS run_pid, r.process_start AS run_process_start "
+      "FROM web_platform_performance p LEFT JOIN benchmark_runs r ON p.run_id = r.run_id " + where + " ORDER BY p.id");
+  std::vector<Row> rows;
+  for (const auto& cells : r.rows) {
+    Row row;
+    for (size_t i = 0; i < r.columns.size(); ++i) row.v[r.columns[i]] = cells[i];
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string fmt(std::optional<double> x, const char* spec = "%.1f") {
+  if (!x) return "";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, spec, *x);
+  return buf;
+}
+
+std::optional<double> median(std::vector<double> xs) {
+  if (xs.empty()) return std::nullopt;
+  std::sort(xs.begin(), xs.end());
+  const size_t n = xs.size();
+  return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+}
+
+// Measurements are compared only within one configuration: everything but the engine must match.
+std::string config_key(const Row& r) {
+  std::string k;
+  for (const char* c : {"model_name", "precision_name", "platform", "host", "browser", "browser_version", "batch_size",
+                        "sequence_length", "decode_tokens", "threads"}) {
+    k += r.text(c) + "|";
+  }
+  return k;
+}
+
+std::string config_label(const Row& r) {
+  std::string s = r.text("precision_name") + " " + r.text("platform");
+  if (r.text("browser") != "none" && !r.text("browser").empty()) s += " " + r.text("browser") + " " + r.text("browser_version");
+  s += " b" + r.text("batch_size");
+  if (!r.text("sequence_length").empty()) s += " s" + r.text("sequence_length");
+  if (!r.text("decode_tokens").empty() && r.text("decode_tokens") != "0") s += "+" + r.text("decode_tokens");
+  return s + " t" + r.text("threads");
+}
+
+struct Group {
+  Row first;  // the configuration's columns
+  std::string engine;
+  std::vector<const Row*> rows;
+  std::optional<double> med(const std::string& k) const {
+    std::vector<double> xs;
+    for (const Row* r : rows) if (auto x = r->num(k)) xs.push_back(*x);
+    return median(xs);
+  }
+  std::optional<double> sequences_per_second() const {
+    auto ms = med("average_inference_time_ms");
+    auto b = first.num("batch_size");
+    if (!ms || !b || *ms <= 0) return std::nullopt;
+    return *b * 1000.0 / *ms;
+  }
+};
+
+// Groups in a stable order: by configuration, webaccel first, then peers by name.
+std::vector<Group> group_rows(const std::vector<Row>& rows) {
+  std::map<std::pair<std::string, std::string>, Group> by_key;
+  for (const Row& r : rows) {
+    const std::string engine = r.text("engine").empty() ? "unknown" : r.text("engine");
+    auto& g = by_key[{config_key(r), engine == "webaccel" ? std::string("0") : "1" + engine}];
+    if (g.rows.empty()) { g.first = r; g.engine = engine; }
+    g.rows.push_back(&r);
+  }
+  std::vector<Group> out;
+  for (auto& [k, g] : by_key) out.push_back(g);
+  return out;
+}
+
+std::string effective_run_status(const Row& r) {
+  if (r.text("run_status").empty()) return "";
+  return effective_status(r.text("run_status"), r.text("run_machine"), r.num("run_pid").value_or(0), r.text("run_process_start"));
+}
+
+ReportTable runs_table(BenchStore& store) {
+  ReportTable t{"Runs (provenance of every measurement)",
+                {"run", "status", "source", "started (UTC)", "machine", "cpu", "git commit", "measurements", "command"}, {}};
+  const SqlRows r = store.read(
+      "SELECT r.run_id, r.status, r.source, r.started_at, r.machine, r.cpu, r.git_commit, "
+      "(SELECT count(*) FROM web_platform_performance p WHERE p.run_id = r.run_id) AS n, r.cells_planned, r.command_line, "
+      "r.pid, r.process_start FROM benchmark_runs r ORDER BY r.started_at, r.run_id");
+  for (const auto& c : r.rows) {
+    auto s = [&](size_t i) { return c[i].value_or(""); };
+    const std::string status = effective_status(s(1), s(4), c[10] ? std::stol(*c[10]) : 0, s(11));
+    const std::string planned = s(8).empty() || s(8) == "0" ? "" : " of " + s(8);
+    t.rows.push_back({s(0), status, s(2), s(3), s(4), s(5), s(6), s(7) + planned, s(9)});
+  }
+  return t;
+}
+
+std::optional<double> ratio_vs(const Group& webaccel, const Group& peer) {
+  for (const char* k : {"decode_tokens_per_second", "tokens_per_second", "prefill_tokens_per_second"}) {
+    auto a = webaccel.med(k), b = peer.med(k);
+    if (a && b && *b > 0) return *a / *b;
+  }
+  auto a = webaccel.sequences_per_second(), b = peer.sequences_per_second();
+  if (a && b && *b > 0) return *a / *b;
+  return std::nullopt;
+}
+
+ReportTable performance_table(const std::vector<Group>& groups, const std::string& title) {
+  ReportTable t{title,
+                {"model", "configuration", "engine", "n", "load ms", "first inference ms", "mean inference ms", "tokens/s",
+                 "prefill tokens/s", "decode tokens/s", "sequences/s", "peak MB", "webaccel / this"},
+                {}};
+  std::map<std::string, const Group*> webaccel_of;
+  for (const Group& g : groups) if (g.engine == "webaccel") webaccel_of[config_key(g.first)] = &g;
+  for (const Group& g : groups) {
+    std::string ratio;
+    auto w = webaccel_of.find(config_key(g.first));
+    if (g.engine != "webaccel" && w != webaccel_of.end()) ratio = fmt(ratio_vs(*w->second, g), "%.2fx");
+    t.rows.push_back({g.first.text("model_name"), config_label(g.first), g.engine, std::to_string(g.rows.size()),
+                      fmt(g.med("loading_time_ms")), fmt(g.med("first_inference_time_ms")),
+                      fmt(g.med("average_inference_time_ms"), "%.2f"), fmt(g.med("tokens_per_second")),
+                      fmt(g.med("prefill_tokens_per_second")), fmt(g.med("decode_tokens_per_second")),
+                      fmt(g.sequences_per_second(), "%.2f"), fmt(g.med("memory_usage_mb")), ratio});
+  }
+  return t;
+}
+
+// One chart per model and metric, so each chart compares like with like.
+void add_throughput_charts(const std::vector<Group>& groups, Report& rep) {
+  std::map<std::string, std::vector<const Group*>> by_model;
+  for (const Group& g : groups) by_model[g.first.text("model_name")].push_back(&g);
+  for (const auto& [model, gs] : by_model) {
+    const bool generates = gs.front()->first.text("model_type") == "text-generation";
+    const std::vector<std::pair<std::string, std::string>> metrics =
+        generates ? std::vector<std::pair<std::string, std::string>>{{"prefill_tokens_per_second", "prefill tokens/s"},
+                                                                     {"decode_tokens_per_second", "decode tokens/s"}}
+                  : std::vector<std::pair<std::string, std::string>>{{"", "sequences/s"}};
+    for (const auto& [key, unit] : metrics) {
+      BarChart c{model + ": " + unit + " (median per configuration; higher is better)", unit, {}};
+      for (const Group* g : gs) {
+        auto v = key.empty() ? g->sequences_per_second() : g->med(key);
+        if (v) c.bars.push_back({config_label(g->first) + " [" + g->engine + "]", g->engine, *v});
+      }
+      if (!c.bars.empty()) rep.charts.push_back(std::move(c));
+    }
+  }
+}
+
+void web_platform(BenchStore& store, Report& rep) {
+  rep.title = "Web platform performance";
+  const auto rows = load_rows(store, "");
+  const auto groups = group_rows(rows);
+  if (rows.empty()) rep.notes.push_back("The database holds no measurements yet: run `webaccel bench`.");
+  const bool peers = std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.engine != "webaccel"; });
+  if (!rows.empty() && !peers) {
+    rep.notes.push_back("No peer measurements in this database. To add llama.cpp and PyTorch figures from the same machine: "
+                        "`bench/run_native_bench.sh --json peers.json && webaccel bench --import peers.json`.");
+  }
+  if (std::none_of(rows.begin(), rows.end(), [](const Row& r) { return r.text("browser") != "none" && !r.text("browser").empty(); })) {
+    rep.notes.push_back("No browser runs yet: every row is the native CPU engine (browser 'none'). Browser rows come with the wasm/WebGPU runtime.");
+  }
+  rep.notes.push_back("Medians over stored measurements of the same configuration (model, precision, backend, browser, batch, "
+                      "sequence length, generated tokens, threads). Batches run sequence after sequence. 'webaccel / this' is "
+                      "webaccel's throughput divided by the peer's for the same configuration (decode tokens/s where both have it).");
+  add_throughput_charts(groups, rep);
+  rep.tables.push_back(performance_table(groups, "Measurements by configuration"));
+  for (const Row& r : rows) {
+    if (effective_run_status(r) == "incomplete") {
+      rep.notes.push_back("Some rows come from runs that did not finish (status 'incomplete' below); each row is still a whole measurement.");
+      break;
+    }
+  }
+  rep.tables.push_back(runs_table(store));
+}
+
+void ultra_low_precision(BenchStore& store, Report& rep) {
+  rep.title = "Ultra-low precision (2/3-bit)";
+  const SqlRows r = store.read(
+      "SELECT p.model_name, u.bits, u.adaptive_precision, u.memory_reduction_percent, u.accuracy_impact_percent, "
+      "p.average_inference_time_ms, p.memory_usage_mb, p.run_id FROM ultra_low_precision_results u "
+      "JOIN web_platform_performance p ON u.performance_id = p.id ORDER BY p.model_name, u.bits");
+  const auto low = load_rows(store, "WHERE p.precision_bits IS NOT NULL AND p.precision_bits <= 3");
+  ReportTable t{"Ultra-low-precision results", {"model", "bits", "adaptive", "memory reduction %", "accuracy impact %",
+                                                "mean inference ms", "peak MB", "run"}, {}};
+  for (const auto& c : r.rows) {
+    std::vector<std::string> row;
+    for (const auto& x : c) row.push_back(x.value_or(""));
+    t.rows.push_back(row);
+  }
+  if (t.rows.empty() && low.empty()) {
+    rep.notes.push_back("No ultra-low-precision runs in this database: the 2- and 3-bit formats and their evaluation "
+                        "(memory reduction and accuracy impact measured by the eval code) are not wired into `webaccel bench` yet. "
+                        "Nothing is shown rather than invented figures.");
+  }
+  rep.tables.push_back(t);
+  if (!low.empty()) rep.tables.push_back(performance_table(group_rows(low), "Measurements at 3 bits or fewer"));
+}
+
+void browser_comparison(BenchStore& store, Report& rep) {
+  rep.title = "Browser comparison";
+  const auto rows = load_rows(store, "WHERE p.browser IS NOT NULL AND p.browser <> 'none'");
+  if (rows.empty()) {
+    rep.notes.push_back("No browser runs in this database: every measurement so far is native (browser 'none'). "
+                        "Chromium and Firefox rows come with the wasm/WebGPU runtime; Safari, Edge and mobile browsers cannot run here.");
+  }
+  const auto groups = group_rows(rows);
+  add_throughput_charts(groups, rep);
+  rep.tables.push_back(performance_table(groups, "Browser measurements by configuration"));
+}
+
+void shader_compilation(BenchStore& store, Report& rep) {
+  rep.title = "Shader compilation";
+  const auto rows = load_rows(store, "WHERE p.shader_compilation_ms IS NOT NULL");
+  ReportTable t{"Shader compilation by configuration", {"model", "configuration", "engine", "n", "shader compilation ms", "first inference ms"}, {}};
+  BarChart c{"Shader compilation time (median; lower is better)", "ms", {}};
+  for (const Group& g : group_rows(rows)) {
+    t.rows.push_back({g.first.text("model_name"), config_label(g.first), g.engine, std::to_string(g.rows.size()),
+                      fmt(g.med("shader_compilation_ms")), fmt(g.med("first_inference_time_ms"))});
+    if (auto v = g.med("shader_compilation_ms")) c.bars.push_back({g.first.text("model_name") + " " + config_label(g.first), g.engine, *v});
+  }
+  if (rows.empty()) {
+    rep.notes.push_back("No shader compilation measurements in this database: there is no WebGPU backend yet, and the native CPU "
+                        "backend compiles no shaders.");
+  }
+  if (!c.bars.empty()) rep.charts.push_back(c);
+  rep.tables.push_back(t);
+}
+
+void memory_efficiency(BenchStore& store, Report& rep) {
+  rep.title = "Memory efficiency";
+  const auto rows = load_rows(store, "WHERE p.memory_usage_mb IS NOT NULL");
+  ReportTable t{"Peak memory by configuration", {"model", "configuration", "engine", "n", "precision bits", "weights MB",
+                                                 "peak MB", "peak / weights"}, {}};
+  BarChart c{"Peak resident memory (median MB; lower is better)", "MB", {}};
+  for (const Group& g : group_rows(rows)) {
+    auto peak = g.med("memory_usage_mb"), weights = g.med("weights_mb");
+    std::optional<double> ratio;
+    if (peak && weights && *weights > 0) ratio = *peak / *weights;
+    t.rows.push_back({g.first.text("model_name"), config_label(g.first), g.engine, std::to_string(g.rows.size()),
+                      g.first.text("precision_bits"), fmt(weights), fmt(peak), fmt(ratio, "%.2fx")});
+    if (peak) c.bars.push_back({g.first.text("model_name") + " " + config_label(g.first) + " [" + g.engine + "]", g.engine, *peak});
+  }
+  if (rows.empty()) rep.notes.push_back("No memory measurements in this database yet: run `webaccel bench`.");
+  rep.notes.push_back("Peak memory is the process's peak resident set (VmHWM, reset before each cell) while loading and running "
+                      "that cell: weights as mapped from the file plus KV cache and buffers. Only precisions the model files hold are "
+                      "measured; 2/3/4-bit conversions appear once the quantizer feeds the runner.");
+  if (!c.bars.empty()) rep.charts.push_back(c);
+  rep.tables.push_back(t);
+}
+
+}  // namespace
+
+std::vector<std::string> report_names() {
+  return {"web_platform", "ultra_low_precision", "browser_comparison", "shader_compilation", "memory_efficiency"};
+}
+
+Report build_report(BenchStore& store, const std::string& name) {
+  Report rep;
+  rep.name = name;
+  rep.database = store.location();
+  rep.generated_at = utc_now();
+  if (name == "web_platform") web_platform(store, rep);
+  else if (name == "ultra_low_precision") ultra_low_precision(store, rep);
+  else if (name == "browser_comparison") browser_comparison(store, rep);
+  else if (name == "shader_compilation") shader_compilation(store, rep);
+  else if (name == "memory_efficiency") memory_efficiency(store, rep);
+  else {
+    std::string known;
+    for (const auto& n : report_names()) known += (known.empty() ? "" : ", ") + n;
+    fail(ErrorKind::kUsage, "--report: unknown report '" + name + "' (known: " + known + ")");
+  }
+  return rep;
+}
+
+}  // namespace webaccel::bench
