@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Each runs scripts/setup first.
-.PHONY: setup build build-asan demo test test-release test-asan fuzz bench goldens clean
+.PHONY: setup build build-asan wasm demo test test-release test-asan fuzz bench goldens clean
 
 JOBS ?= 2
 
@@ -15,6 +15,14 @@ build-asan:
 	scripts/setup --no-models
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
+
+# The WebAssembly build (Emscripten): web/dist/webaccel-{st,mt}.{js,wasm} for the browser and Node hosts.
+# NODE_PATH: Debian's Emscripten finds acorn there (node-acorn).
+wasm:
+	scripts/setup --no-models
+	NODE_PATH=/usr/share/nodejs emcmake cmake -S src/wasm -B build/wasm -G Ninja >/dev/null
+	NODE_PATH=/usr/share/nodejs cmake --build build/wasm -j $(JOBS)
+	mkdir -p web/dist && cp build/wasm/dist/webaccel-* web/dist/
 
 demo: setup build
 	scripts/demo

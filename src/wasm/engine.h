@@ -43,6 +43,7 @@ class LlamaEngine {
   // too long prompt.
   std::vector<int32_t> start(const std::string& prompt, const GenerateOptions& options);
   Step next();  // samples one token and evaluates it
+  const std::vector<float>& last_logits() const { return logits_; }  // (n_vocab) of the last evaluated position
   std::string info_json() const;
 
  private:

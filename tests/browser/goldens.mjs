@@ -1,0 +1,64 @@
+// The golden cases and the checks shared by the Node test and the browser pages: SmolLM2 greedy
+// tokens and prompt logits against the native engine (and llama.cpp's goldens), MiniLM embeddings
+// against sentence-transformers. Pure functions over plain data, so any host can run them.
+
+// llama.cpp's own attention kernels disagree by up to this factor of their spread (check_goldens.py).
+export const SPREAD_FACTOR = 1.5;
+export const MIN_COSINE = 0.9999;
+
+export function relL2(a, b) {
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; ++i) { num += (a[i] - b[i]) ** 2; den += b[i] * b[i]; }
+  return Math.sqrt(num / den);
+}
+
+export function cosine(a, b) {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; ++i) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return ab / Math.sqrt(aa * bb);
+}
+
+export function agreeing(got, want) {
+  let k = 0;
+  while (k < got.length && k < want.length && got[k] === want[k]) ++k;
+  return k;
+}
+
+// Runs every SmolLM2 case through `generate` (a host's model.generate); returns rows and failures.
+// native: [{generated_tokens, logits: Float32Array}] from the native CLI, per case.
+export async function checkSmollm2(generate, golden, native, goldenLogits) {
+  const spread = Math.max(...golden.cases.map((c) => c.llama_fa_vs_nonfa.logits_rel_l2));
+  const rows = [];
+  let failures = 0;
+  for (const [i, c] of golden.cases.entries()) {
+    const n = c.generated_tokens.length;
+    const first = await generate(c.prompt, { chat: false, temperature: 0, maxTokens: 0, returnLogits: true });
+    const run = await generate(c.prompt, { chat: false, temperature: 0, maxTokens: n, ignoreEos: true });
+    const vsNative = relL2(first.lastLogits, native[i].logits);
+    const vsLlama = relL2(first.lastLogits, goldenLogits[i]);
+    const row = {
+      case: i,
+      promptTokensOk: JSON.stringify(first.promptTokens) === JSON.stringify(c.prompt_tokens),
+      agreeNative: agreeing(run.tokens, native[i].generated_tokens),
+      agreeLlama: agreeing(run.tokens, c.generated_tokens),
+      nativeAgreesLlama: agreeing(native[i].generated_tokens, c.generated_tokens),
+      n,
+      logitsRelL2Native: vsNative,
+      logitsRelL2Llama: vsLlama,
+      decodeTokensPerSecond: run.timings.decodeTokensPerSecond,
+    };
+    // The same bar the native engine meets: first token, prompt tokens, logits within llama.cpp's spread.
+    row.ok = row.promptTokensOk && row.agreeNative >= 1 && vsLlama <= SPREAD_FACTOR * spread;
+    failures += !row.ok;
+    rows.push(row);
+  }
+  return { rows, failures, bound: SPREAD_FACTOR * spread };
+}
+
+export async function checkMinilm(embed, golden) {
+  const r = await embed(golden.sentences);
+  let worst = 1;
+  for (let i = 0; i < golden.embeddings.length; ++i) worst = Math.min(worst, cosine(r.embeddings[i], golden.embeddings[i]));
+  return { worst, ok: r.embeddings.length === golden.embeddings.length && worst >= MIN_COSINE,
+    sentencesPerSecond: r.sentencesPerSecond };
+}
