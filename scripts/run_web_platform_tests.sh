@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The guide's single-test script, over the real runner: `webaccel bench` for one model (or a list)
+# on what is built today (native CPU), stored in the benchmark database.
+#   scripts/run_web_platform_tests.sh --model bert [--db-path FILE|postgresql://...] [--threads N]
+#       [--batch-sizes 1,4] [--seq-lens 32,128] [--iterations N] [--decode-tokens N]
+# Flags of the guide whose feature is not built yet (--browser, --enable-compute-shaders, ...) are
+# errors naming what is missing. Honours BENCHMARK_DB_PATH and DEPRECATE_JSON_OUTPUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/web-tests-common.sh
+
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+
+models="" args=()
+while (($#)); do
+  flag=$1
+  case "$flag" in
+    -h|--help) usage; exit 0 ;;
+    --model|--models) (($# >= 2)) || die "$flag needs a value"; models=$(map_models "$2"); shift 2 ;;
+    --db-path|--db) (($# >= 2)) || die "$flag needs a value"; args+=(--db "$2"); shift 2 ;;
+    --threads|--batch-sizes|--seq-lens|--iterations|--decode-tokens)
+      (($# >= 2)) || die "$flag needs a value"; args+=("$flag" "$2"); shift 2 ;;
+    *)
+      if reason=$(unbuilt_flag_reason "$flag"); then not_built "$flag" "$reason"; fi
+      die "unknown flag '$flag' (see --help)" ;;
+  esac
+done
+[[ -n "$models" ]] || die "--model is required (smollm2 or llama, minilm or bert, all)"
+check_feature_env
+require_bin
+exec "$WEBACCEL_BIN" bench --models "$models" --backends cpu "${args[@]}"
