@@ -56,7 +56,10 @@ std::string config_key(const Row& r) {
   std::string k;
   for (const char* c : {"model_name", "precision_name", "platform", "host", "browser", "browser_version", "batch_size",
                         "sequence_length", "decode_tokens", "threads"}) {
-    k += r.text(c) + "|";
+    std::string v = r.text(c);
+    // Zero-padded numbers sort s8 before s16.
+    if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) v = std::string(10 - std::min<size_t>(10, v.size()), '0') + v;
+    k += v + "|";
   }
   return k;
 }
