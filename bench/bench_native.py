@@ -7,7 +7,8 @@
 
 Each measurement runs in its own process (so peak RSS is per engine) REPEATS times; medians and
 webaccel/peer ratios are printed as a Markdown table. Usage:
-  .venv-peers/bin/python bench/bench_native.py [--threads N] [--repeats R]
+  .venv-peers/bin/python bench/bench_native.py [--threads N] [--repeats R] [--json FILE]
+--json also writes the medians as a webaccel-bench-run file for `webaccel bench --import FILE`.
 """
 import argparse
 import json
@@ -87,6 +88,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-minilm", action="store_true")
+    ap.add_argument("--json", help="also write the medians for `webaccel bench --import`")
     args = ap.parse_args()
     t = str(args.threads)
 
@@ -110,7 +112,14 @@ def main():
             ll_runs.append(json.loads(out.strip().splitlines()[-1]))
             ll_rss.append(rss)
 
-        rows = []
+        rows, measured = [], []
+        for engine, runs, rss in (("webaccel", wa_runs, wa_rss), ("llama.cpp (llama-cpp-python)", ll_runs, ll_rss)):
+            measured.append({"model_name": "smollm2", "model_type": "text-generation", "engine": engine, "platform": "cpu",
+                             "backend": "cpu", "precision_name": "q4_1", "precision_bits": 4, "batch_size": 1,
+                             "sequence_length": N_PROMPT, "decode_tokens": N_DECODE, "threads": args.threads,
+                             "iterations": args.repeats, "prefill_tokens_per_second": median_of(runs, "prompt_tps"),
+                             "decode_tokens_per_second": median_of(runs, "decode_tps"), "memory_usage_mb": statistics.median(rss),
+                             "model_file": GGUF})
         for key, label in (("prompt_tps", f"SmolLM2 prompt processing ({N_PROMPT} tokens), tokens/s"),
                            ("decode_tps", f"SmolLM2 decode ({N_DECODE} tokens), tokens/s")):
             a, b = median_of(wa_runs, key), median_of(ll_runs, key)
@@ -131,6 +140,12 @@ def main():
                 st.append(json.loads(out.strip().splitlines()[-1])["sentences_per_s"])
                 st_m.append(rss)
             a, b = statistics.median(wa), statistics.median(st)
+            for engine, sps, rss in (("webaccel", a, wa_m), ("sentence-transformers (PyTorch CPU)", b, st_m)):
+                measured.append({"model_name": "minilm", "model_type": "text-embedding", "engine": engine, "platform": "cpu",
+                                 "backend": "cpu", "precision_name": "f32", "precision_bits": 32, "batch_size": len(texts),
+                                 "threads": args.threads, "iterations": args.repeats,
+                                 "average_inference_time_ms": 1000.0 * len(texts) / sps,
+                                 "memory_usage_mb": statistics.median(rss), "model_file": MINILM})
             rows.append((f"MiniLM sentences/s ({len(texts)} sentences)", a, b, a / b))
             rows.append(("MiniLM peak RSS, MiB (lower is better)", statistics.median(wa_m), statistics.median(st_m),
                          statistics.median(st_m) / statistics.median(wa_m)))
@@ -143,6 +158,21 @@ def main():
     print("|---|---:|---:|---:|")
     for label, a, b, r in rows:
         print(f"| {label} | {a:.1f} | {b:.1f} | {r:.2f}x |")
+    if args.json:
+        write_run_json(args.json, cpu, measured)
+
+
+def write_run_json(path, cpu, measured):
+    """The webaccel-bench-run format (src/bench/run_file.h), for `webaccel bench --import`."""
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
+    run = {"run_id": f"bench_native-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{platform.node()}-{os.getpid()}",
+           "status": "complete", "source": "bench/bench_native.py", "started_at": started, "finished_at": started,
+           "git_commit": commit, "machine": platform.node(), "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+           "cpu": cpu, "cpu_cores": os.cpu_count(), "command_line": " ".join(sys.argv), "cells_planned": len(measured)}
+    with open(path, "w") as f:
+        json.dump({"format": "webaccel-bench-run", "format_version": 1, "run": run, "measurements": measured}, f, indent=1)
+    print(f"\nwritten for `webaccel bench --import`: {path}")
 
 
 if __name__ == "__main__":
