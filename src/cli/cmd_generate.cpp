@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "format/package.h"
 #include "models/llama.h"
 #include "models/llama_vocab.h"
 #include "runtime/chat_template.h"
@@ -65,7 +66,7 @@ void run_generate(const GenerateOptions& o) {
   if (o.n_predict < 0) fail(ErrorKind::kUsage, "-n must be >= 0");
   Sampler sampler(o.sampler);
 
-  auto gguf = std::make_shared<const GgufFile>(o.model);
+  auto gguf = open_model_file(o.model);
   LlamaModel model(gguf);
   tok::BpeTokenizer tokenizer(bpe_vocab_from_gguf(*gguf));
 

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "format/gguf.h"
+#include "format/package.h"
 #include "format/safetensors.h"
 
 namespace webaccel::cli {
@@ -70,6 +71,10 @@ void print_safetensors(const SafetensorsFile& f, bool tensors) {
 
 void run_info(const InfoOptions& o) {
   std::string path = o.model;
+  if (is_package_dir(path)) {
+    print_gguf(PackageFile(path), o.tensors);
+    return;
+  }
   if (std::filesystem::is_directory(path)) path += "/model.safetensors";
   if (path.ends_with(".safetensors")) {
     print_safetensors(SafetensorsFile(path), o.tensors);

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   webaccel::cli::add_generate_command(app);
   webaccel::cli::add_embed_command(app);
   webaccel::cli::add_info_command(app);
+  webaccel::cli::add_quantize_command(app);
+  webaccel::cli::add_eval_command(app);
   webaccel::cli::add_bench_command(app);
   webaccel::cli::add_report_command(app);
   try {

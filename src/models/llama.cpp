@@ -28,7 +28,7 @@ bool matmul_supported(GgmlType t) {
     case GgmlType::kQ6_K:
       return true;
     default:
-      return false;
+      return wq_params(t).has_value();
   }
 }
 
@@ -100,7 +100,8 @@ LlamaModel::LlamaModel(std::shared_ptr<const GgufFile> gguf) : gguf_(std::move(g
     bad("vocab_size", "(" + std::to_string(*v) + ") contradicts token_embd.weight (" + std::to_string(hp_.n_vocab) + " rows)");
   }
   tok_embd_ = matrix("token_embd.weight", hp_.n_vocab, hp_.n_embd);
-  output_ = g.find_tensor("output.weight") ? matrix("output.weight", hp_.n_vocab, hp_.n_embd) : tok_embd_;
+  output_tied_ = g.find_tensor("output.weight") == nullptr;
+  output_ = output_tied_ ? tok_embd_ : matrix("output.weight", hp_.n_vocab, hp_.n_embd);
   output_norm_ = vector("output_norm.weight", hp_.n_embd);
 
   const size_t q_dim = hp_.n_head * hp_.head_dim;
@@ -108,6 +109,7 @@ LlamaModel::LlamaModel(std::shared_ptr<const GgufFile> gguf) : gguf_(std::move(g
   for (size_t il = 0; il < hp_.n_layer; ++il) {
     const std::string b = "blk." + std::to_string(il) + ".";
     LlamaLayer L;
+    L.prefix = b;
     L.attn_norm = vector(b + "attn_norm.weight", hp_.n_embd);
     L.wq = matrix(b + "attn_q.weight", q_dim, hp_.n_embd);
     L.wk = matrix(b + "attn_k.weight", kv_dim, hp_.n_embd);
@@ -119,6 +121,48 @@ LlamaModel::LlamaModel(std::shared_ptr<const GgufFile> gguf) : gguf_(std::move(g
     L.w_down = matrix(b + "ffn_down.weight", hp_.n_embd, hp_.n_ff);
     layers_.push_back(L);
   }
+}
+
+std::vector<std::string> LlamaModel::matrix_names() const {
+  std::vector<std::string> names{"token_embd.weight"};
+  if (!output_tied_) names.push_back("output.weight");
+  for (const auto& L : layers_) {
+    for (const char* n : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"}) {
+      names.push_back(L.prefix + n + ".weight");
+    }
+  }
+  return names;
+}
+
+namespace {
+cpu::WeightMatrix* layer_matrix(LlamaLayer& L, const std::string& suffix) {
+  if (suffix == "attn_q.weight") return &L.wq;
+  if (suffix == "attn_k.weight") return &L.wk;
+  if (suffix == "attn_v.weight") return &L.wv;
+  if (suffix == "attn_output.weight") return &L.wo;
+  if (suffix == "ffn_gate.weight") return &L.w_gate;
+  if (suffix == "ffn_up.weight") return &L.w_up;
+  if (suffix == "ffn_down.weight") return &L.w_down;
+  return nullptr;
+}
+}  // namespace
+
+const cpu::WeightMatrix& LlamaModel::matrix_by_name(const std::string& name) const {
+  if (name == "token_embd.weight") return tok_embd_;
+  if (name == "output.weight") return output_;
+  for (const auto& L : layers_) {
+    if (name.starts_with(L.prefix)) {
+      if (auto* m = layer_matrix(const_cast<LlamaLayer&>(L), name.substr(L.prefix.size()))) return *m;
+    }
+  }
+  fail(ErrorKind::kInput, "no matrix named '" + name + "' in this llama model");
+}
+
+void LlamaModel::replace_matrix(const std::string& name, const cpu::WeightMatrix& m) {
+  auto& target = const_cast<cpu::WeightMatrix&>(matrix_by_name(name));
+  if (m.rows != target.rows || m.cols != target.cols) fail(ErrorKind::kInternal, "replace_matrix: shape of '" + name + "' differs");
+  target = m;
+  if (name == "token_embd.weight" && output_tied_) output_ = m;
 }
 
 size_t LlamaModel::weight_bytes() const {
@@ -228,20 +272,32 @@ void LlamaSession::attention_block(const LlamaLayer& L, size_t il, size_t n_toke
   for (size_t t = 0; t < n_tokens; ++t) {
     cpu::rms_norm(x_.data() + t * hp.n_embd, L.attn_norm.data(), hp.rms_eps, xn_.data() + t * hp.n_embd, hp.n_embd);
   }
-  if (L.wq.type != L.wk.type || L.wq.type != L.wv.type) {
-    fail(ErrorKind::kFormat, "layer " + std::to_string(il) + ": Q, K and V weights must share one type");
+  if (observer_) {
+    for (const char* n : {"attn_q.weight", "attn_k.weight", "attn_v.weight"}) observer_(L.prefix + n, xn_.data(), n_tokens, hp.n_embd);
   }
-  act_.quantize(L.wq.type, xn_.data(), n_tokens, hp.n_embd, pool_);
-  // Q, K and V in one parallel loop over their concatenated rows: one barrier instead of three.
-  pool_.parallel_for(qkv_stride, 16, [&](size_t r0, size_t r1) {
-    const cpu::WeightMatrix* parts[3] = {&L.wq, &L.wk, &L.wv};
-    size_t offset = 0;
+  const cpu::WeightMatrix* parts[3] = {&L.wq, &L.wk, &L.wv};
+  const GgmlType act_type = cpu::activation_type_for(L.wq.type);
+  if (cpu::activation_type_for(L.wk.type) == act_type && cpu::activation_type_for(L.wv.type) == act_type) {
+    act_.quantize(L.wq.type, xn_.data(), n_tokens, hp.n_embd, pool_);
+    // Q, K and V in one parallel loop over their concatenated rows: one barrier instead of three.
+    pool_.parallel_for(qkv_stride, 16, [&](size_t r0, size_t r1) {
+      size_t offset = 0;
+      for (const auto* w : parts) {
+        const size_t lo = std::max(r0, offset), hi = std::min(r1, offset + w->rows);
+        if (lo < hi) cpu::matmul_rows(*w, act_, n_tokens, lo - offset, hi - offset, qkv_.data() + offset, qkv_stride);
+        offset += w->rows;
+      }
+    });
+  } else {
+    size_t offset = 0;  // mixed activation types (e.g. Q8_0 next to a K-quant): one product each
     for (const auto* w : parts) {
-      const size_t lo = std::max(r0, offset), hi = std::min(r1, offset + w->rows);
-      if (lo < hi) cpu::matmul_rows(*w, act_, n_tokens, lo - offset, hi - offset, qkv_.data() + offset, qkv_stride);
+      act_.quantize(w->type, xn_.data(), n_tokens, hp.n_embd, pool_);
+      pool_.parallel_for(w->rows, 16, [&](size_t r0, size_t r1) {
+        cpu::matmul_rows(*w, act_, n_tokens, r0, r1, qkv_.data() + offset, qkv_stride);
+      });
       offset += w->rows;
     }
-  });
+  }
   rope_inplace(qkv_.data(), hp.n_head, n_tokens, qkv_stride);
   rope_inplace(qkv_.data() + q_dim, hp.n_head_kv, n_tokens, qkv_stride);
   for (size_t t = 0; t < n_tokens; ++t) {
@@ -251,6 +307,7 @@ void LlamaSession::attention_block(const LlamaLayer& L, size_t il, size_t n_toke
     cpu::f32_to_f16(row + q_dim + kv_dim, v_cache_.data() + (il * n_ctx_ + pos) * kv_dim, kv_dim);
   }
   attend(il, n_tokens);
+  if (observer_) observer_(L.prefix + "attn_output.weight", attn_out_.data(), n_tokens, q_dim);
   act_.quantize(L.wo.type, attn_out_.data(), n_tokens, q_dim, pool_);
   cpu::matmul(L.wo, act_, n_tokens, xn_.data(), pool_);
   cpu::add_inplace(x_.data(), xn_.data(), n_tokens * hp.n_embd);
@@ -262,23 +319,28 @@ void LlamaSession::feed_forward_block(const LlamaLayer& L, size_t n_tokens) {
   for (size_t t = 0; t < n_tokens; ++t) {
     cpu::rms_norm(x_.data() + t * hp.n_embd, L.ffn_norm.data(), hp.rms_eps, xn_.data() + t * hp.n_embd, hp.n_embd);
   }
-  if (L.w_gate.type != L.w_up.type) fail(ErrorKind::kFormat, "ffn_gate and ffn_up weights must share one type");
+  if (observer_) {
+    for (const char* n : {"ffn_gate.weight", "ffn_up.weight"}) observer_(L.prefix + n, xn_.data(), n_tokens, hp.n_embd);
+  }
   act_.quantize(L.w_gate.type, xn_.data(), n_tokens, hp.n_embd, pool_);
+  const bool shared = cpu::activation_type_for(L.w_up.type) == cpu::activation_type_for(L.w_gate.type);
+  if (!shared) act2_.quantize(L.w_up.type, xn_.data(), n_tokens, hp.n_embd, pool_);
   // Gate, up and SiLU fused per block of ff columns: one barrier, and gate/up never leave L1.
   pool_.parallel_for(n_ff, 16, [&](size_t j0, size_t j1) {
     cpu::matmul_rows(L.w_gate, act_, n_tokens, j0, j1, gate_up_.data(), 2 * n_ff);
-    cpu::matmul_rows(L.w_up, act_, n_tokens, j0, j1, gate_up_.data() + n_ff, 2 * n_ff);
+    cpu::matmul_rows(L.w_up, shared ? act_ : act2_, n_tokens, j0, j1, gate_up_.data() + n_ff, 2 * n_ff);
     for (size_t t = 0; t < n_tokens; ++t) {
       const float* g = gate_up_.data() + t * 2 * n_ff;
       cpu::silu_mul(g + j0, g + n_ff + j0, ff_.data() + t * n_ff + j0, j1 - j0);
     }
   });
+  if (observer_) observer_(L.prefix + "ffn_down.weight", ff_.data(), n_tokens, n_ff);
   act_.quantize(L.w_down.type, ff_.data(), n_tokens, n_ff, pool_);
   cpu::matmul(L.w_down, act_, n_tokens, xn_.data(), pool_);
   cpu::add_inplace(x_.data(), xn_.data(), n_tokens * hp.n_embd);
 }
 
-std::span<const float> LlamaSession::eval(std::span<const int32_t> tokens) {
+std::span<const float> LlamaSession::eval(std::span<const int32_t> tokens, bool all_logits) {
   const auto& hp = model_.hparams();
   const size_t n = tokens.size();
   if (n == 0) fail(ErrorKind::kInput, "eval: no tokens to evaluate");
@@ -322,11 +384,15 @@ std::span<const float> LlamaSession::eval(std::span<const int32_t> tokens) {
   }
   n_past_ += n;
 
-  // Only the last position's logits are needed to pick the next token.
-  const float* last = x_.data() + (n - 1) * hp.n_embd;
-  cpu::rms_norm(last, model_.output_norm().data(), hp.rms_eps, xn_.data(), hp.n_embd);
-  act_.quantize(model_.output().type, xn_.data(), 1, hp.n_embd, pool_);
-  cpu::matmul(model_.output(), act_, 1, logits_.data(), pool_);
+  // Picking the next token needs only the last position's logits; evaluation needs them all.
+  const size_t first = all_logits ? 0 : n - 1, n_out = n - first;
+  for (size_t t = first; t < n; ++t) {
+    cpu::rms_norm(x_.data() + t * hp.n_embd, model_.output_norm().data(), hp.rms_eps, xn_.data() + (t - first) * hp.n_embd, hp.n_embd);
+  }
+  if (observer_) observer_(model_.output_tied() ? "token_embd.weight" : "output.weight", xn_.data(), n_out, hp.n_embd);
+  logits_.resize(n_out * hp.n_vocab);
+  act_.quantize(model_.output().type, xn_.data(), n_out, hp.n_embd, pool_);
+  cpu::matmul(model_.output(), act_, n_out, logits_.data(), pool_);
   return logits_;
 }
 

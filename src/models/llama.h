@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,6 +29,7 @@ struct LlamaHparams {
 };
 
 struct LlamaLayer {
+  std::string prefix;                // "blk.<i>."
   std::span<const float> attn_norm;  // (n_embd)
   cpu::WeightMatrix wq;              // (n_head * head_dim, n_embd)
   cpu::WeightMatrix wk;              // (n_head_kv * head_dim, n_embd)
@@ -48,8 +50,16 @@ class LlamaModel {
   const cpu::WeightMatrix& token_embedding() const { return tok_embd_; }  // (n_vocab, n_embd)
   const cpu::WeightMatrix& output() const { return output_; }             // (n_vocab, n_embd); tied to tok_embd if absent
   std::span<const float> output_norm() const { return output_norm_; }     // (n_embd)
+  bool output_tied() const { return output_tied_; }
   const std::vector<LlamaLayer>& layers() const { return layers_; }
   size_t weight_bytes() const;
+
+  // Every matrix by its tensor name (token_embd and output share one when tied).
+  std::vector<std::string> matrix_names() const;
+  const cpu::WeightMatrix& matrix_by_name(const std::string& name) const;
+  // Points one matrix at other bytes of the same shape (quantization experiments); the caller
+  // keeps the bytes alive.
+  void replace_matrix(const std::string& name, const cpu::WeightMatrix& m);
 
  private:
   cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols) const;
@@ -61,15 +71,21 @@ class LlamaModel {
   cpu::WeightMatrix output_;
   std::span<const float> output_norm_;
   std::vector<LlamaLayer> layers_;
+  bool output_tied_ = false;
 };
+
+// Sees the float input of each matrix product before it runs (calibration statistics).
+using ActivationObserver = std::function<void(const std::string& tensor, const float* x, size_t n_tokens, size_t n)>;
 
 // One conversation's state: the KV cache (f16, as llama.cpp keeps it) and scratch buffers.
 class LlamaSession {
  public:
   LlamaSession(const LlamaModel& model, size_t n_ctx, ThreadPool& pool);
 
-  // Appends tokens at the current position; returns the logits (n_vocab) of the last one.
-  std::span<const float> eval(std::span<const int32_t> tokens);
+  // Appends tokens at the current position; returns the logits (n_vocab) of the last one, or
+  // with all_logits those of every evaluated position (n_tokens, n_vocab).
+  std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false);
+  void set_observer(ActivationObserver observer) { observer_ = std::move(observer); }
   size_t n_past() const { return n_past_; }
   size_t n_ctx() const { return n_ctx_; }
   void reset() { n_past_ = 0; }
@@ -98,6 +114,8 @@ class LlamaSession {
   std::vector<float> gate_up_;     // (n_tokens, 2 n_ff)
   std::vector<float> logits_;      // (n_vocab)
   cpu::QuantizedActivations act_;
+  cpu::QuantizedActivations act2_;  // ffn_up's, when its activation type differs from ffn_gate's
+  ActivationObserver observer_;
 };
 
 }  // namespace webaccel
