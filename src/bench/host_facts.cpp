@@ -81,6 +81,29 @@ bool process_alive(long pid, const std::string& start_time) {
 
 namespace {
 
+// GPUs present, whether or not the backend uses one: NVIDIA's model names, else PCI display devices.
+std::string gpu_adapters() {
+  std::string out;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc/driver/nvidia/gpus", ec)) {
+    std::ifstream in(e.path() / "information");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("Model:", 0) == 0) out += (out.empty() ? "" : "; ") + line.substr(line.find_first_not_of(" \t", 6));
+    }
+  }
+  if (!out.empty()) return out;
+  for (const auto& e : fs::directory_iterator("/sys/bus/pci/devices", ec)) {
+    std::string cls, vendor, device;
+    std::ifstream(e.path() / "class") >> cls;
+    if (cls.rfind("0x03", 0) != 0) continue;  // PCI class 03: display controllers
+    std::ifstream(e.path() / "vendor") >> vendor;
+    std::ifstream(e.path() / "device") >> device;
+    out += (out.empty() ? "" : "; ") + ("PCI display " + vendor + ":" + device);
+  }
+  return out.empty() ? "none detected" : out;
+}
+
 std::string own_command_line() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::string line;
@@ -103,6 +126,7 @@ RunInfo describe_this_run() {
   r.cpu = cpu_model();
   r.cpu_cores = static_cast<int>(std::thread::hardware_concurrency());
   r.command_line = own_command_line();
+  r.gpu = gpu_adapters();
   r.webaccel_version = "0.1.0";
   r.pid = ::getpid();
   r.process_start = process_start_time(r.pid);

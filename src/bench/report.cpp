@@ -111,28 +111,44 @@ std::string effective_run_status(const Row& r) {
 
 ReportTable runs_table(BenchStore& store) {
   ReportTable t{"Runs (provenance of every measurement)",
-                {"run", "status", "source", "started (UTC)", "machine", "cpu", "git commit", "measurements", "command"}, {}};
+                {"run", "status", "source", "started (UTC)", "machine", "cpu", "gpu", "git commit", "measurements", "command"}, {}};
   const SqlRows r = store.read(
       "SELECT r.run_id, r.status, r.source, r.started_at, r.machine, r.cpu, r.git_commit, "
       "(SELECT count(*) FROM web_platform_performance p WHERE p.run_id = r.run_id) AS n, r.cells_planned, r.command_line, "
-      "r.pid, r.process_start FROM benchmark_runs r ORDER BY r.started_at, r.run_id");
+      "r.pid, r.process_start, r.gpu FROM benchmark_runs r ORDER BY r.started_at, r.run_id");
   for (const auto& c : r.rows) {
     auto s = [&](size_t i) { return c[i].value_or(""); };
     const std::string status = effective_status(s(1), s(4), c[10] ? std::stol(*c[10]) : 0, s(11));
     const std::string planned = s(8).empty() || s(8) == "0" ? "" : " of " + s(8);
-    t.rows.push_back({s(0), status, s(2), s(3), s(4), s(5), s(6), s(7) + planned, s(9)});
+    t.rows.push_back({s(0), status, s(2), s(3), s(4), s(5), s(12), s(6), s(7) + planned, s(9)});
   }
   return t;
 }
 
+std::optional<double> throughput(const Row& r, const std::string& key) {
+  if (!key.empty()) return r.num(key);
+  auto ms = r.num("average_inference_time_ms"), b = r.num("batch_size");
+  if (!ms || !b || *ms <= 0) return std::nullopt;
+  return *b * 1000.0 / *ms;
+}
+
+// webaccel's throughput over the peer's, paired within a run: a peer is only compared with the
+// webaccel measurement made beside it (same machine, same moment), never across runs.
 std::optional<double> ratio_vs(const Group& webaccel, const Group& peer) {
-  for (const char* k : {"decode_tokens_per_second", "tokens_per_second", "prefill_tokens_per_second"}) {
-    auto a = webaccel.med(k), b = peer.med(k);
-    if (a && b && *b > 0) return *a / *b;
+  std::vector<double> ratios;
+  for (const Row* p : peer.rows) {
+    for (const Row* w : webaccel.rows) {
+      if (w->text("run_id") != p->text("run_id")) continue;
+      for (const char* k : {"decode_tokens_per_second", "tokens_per_second", "prefill_tokens_per_second", ""}) {
+        auto a = throughput(*w, k), b = throughput(*p, k);
+        if (a && b && *b > 0) {
+          ratios.push_back(*a / *b);
+          break;
+        }
+      }
+    }
   }
-  auto a = webaccel.sequences_per_second(), b = peer.sequences_per_second();
-  if (a && b && *b > 0) return *a / *b;
-  return std::nullopt;
+  return median(ratios);
 }
 
 ReportTable performance_table(const std::vector<Group>& groups, const std::string& title) {
@@ -191,7 +207,8 @@ void web_platform(BenchStore& store, Report& rep) {
   }
   rep.notes.push_back("Medians over stored measurements of the same configuration (model, precision, backend, browser, batch, "
                       "sequence length, generated tokens, threads). Batches run sequence after sequence. 'webaccel / this' is "
-                      "webaccel's throughput divided by the peer's for the same configuration (decode tokens/s where both have it).");
+                      "webaccel's throughput divided by the peer's, paired within the run that measured both (decode tokens/s where both have it, "
+                      "else tokens/s, prefill tokens/s or sequences/s); blank where no webaccel row was measured beside the peer.");
   add_throughput_charts(groups, rep);
   rep.tables.push_back(performance_table(groups, "Measurements by configuration"));
   for (const Row& r : rows) {
