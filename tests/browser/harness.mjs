@@ -1,0 +1,64 @@
+// What both browser runners need: the native reference, test files, and `webaccel serve` processes.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nativeReference } from './native_reference.mjs';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = process.env.WEBACCEL_BIN ?? join(ROOT, 'build', 'release', 'webaccel');
+const MODELS = join(ROOT, 'models');
+
+// The files the pages fetch besides the models: the native reference and a truncated GGUF.
+export function prepare() {
+  if (!existsSync(join(ROOT, 'web', 'dist', 'webaccel-mt.js'))) throw new Error('web/dist is empty: run `make wasm`');
+  const gguf = join(MODELS, 'smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+  const golden = JSON.parse(readFileSync(join(ROOT, 'tests', 'golden', 'smollm2_greedy.json'), 'utf8'));
+  nativeReference({ bin: BIN, gguf, golden, outDir: join(ROOT, 'build', 'wasm', 'reference') });
+  const testdata = join(ROOT, 'build', 'wasm', 'testdata');
+  mkdirSync(testdata, { recursive: true });
+  const head = Buffer.alloc(30 << 20);
+  const fd = openSync(gguf, 'r');
+  readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  writeFileSync(join(testdata, 'truncated.gguf'), head);
+}
+
+// Starts `webaccel serve` and resolves once it listens; returns {url, stop}.
+export function serve({ port, isolation = true, resultsDir = null }) {
+  const args = ['serve', '--root', ROOT, '--port', String(port), isolation ? '--isolation' : '--no-isolation'];
+  if (resultsDir) args.push('--accept-results', resultsDir);
+  const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (err.includes('serving')) resolve({ url: `http://127.0.0.1:${port}`, stop: () => child.kill() });
+    });
+    child.on('exit', (code) => reject(new Error(`webaccel serve exited (${code}): ${err}`)));
+  });
+}
+
+export const SCENARIOS = [
+  { name: 'goldens-1thread', scenario: 'goldens', threads: 1 },
+  { name: 'goldens-2threads', scenario: 'goldens', threads: 2 },
+  { name: 'cache', scenario: 'cache', threads: 2 },
+  { name: 'abort', scenario: 'abort', threads: 2 },
+  { name: 'bad-input', scenario: 'badInput', threads: 2 },
+  { name: 'no-isolation', scenario: 'noIsolation', threads: 4, isolation: false },
+];
+
+export function summary(name, r) {
+  const bits = [];
+  if (r.smollm2) {
+    bits.push(`SmolLM2 agree-with-native ${r.smollm2.rows.map((x) => x.agreeNative).join(',')} of 64,` +
+      ` logits rel-L2 vs native max ${Math.max(...r.smollm2.rows.map((x) => x.logitsRelL2Native)).toExponential(2)},` +
+      ` decode ${(r.smollm2.rows.reduce((s, x) => s + x.decodeTokensPerSecond, 0) / r.smollm2.rows.length).toFixed(1)} tok/s`);
+  }
+  if (r.minilm) bits.push(`MiniLM worst cos ${r.minilm.worst.toFixed(6)}`);
+  if (r.coldLoadMs) bits.push(`load cold ${r.coldLoadMs.toFixed(0)} ms, warm ${r.warmLoadMs.toFixed(0)} ms`);
+  if (r.checks) bits.push(JSON.stringify(r.checks));
+  if (r.error) bits.push(r.error);
+  if (r.info?.variant) bits.push(`${r.info.variant}, ${r.info.threads} thread(s)`);
+  return `${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(18)} ${bits.join(' | ')}`;
+}

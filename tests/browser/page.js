@@ -1,0 +1,130 @@
+// One browser test scenario per page load, chosen by ?scenario=NAME (&threads=N&post=FILE).
+// The result lands in window.__result (Chromium, read by playwright) and, with post=, is POSTed to
+// the server's /__results/FILE (Firefox, which no test framework here can drive).
+import * as webaccel from '../../web/src/index.js';
+import { checkSmollm2, checkMinilm } from './goldens.mjs';
+
+const params = new URLSearchParams(location.search);
+const scenario = params.get('scenario');
+const threads = Number(params.get('threads') || 1);
+const GGUF = '/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf';
+const GGUF_SHA = 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53';
+const log = (s) => { document.getElementById('log').textContent += s + '\n'; };
+const json = async (url) => (await fetch(url)).json();
+const f32 = async (url) => new Float32Array(await (await fetch(url)).arrayBuffer());
+
+// Expects `promise` to reject; returns {kind, message} (or a failure note if it resolved).
+async function rejection(promise) {
+  try {
+    const m = await promise;
+    m?.dispose?.();
+    return { kind: null, message: 'did not fail' };
+  } catch (e) {
+    return { kind: e.kind ?? e.name, message: e.message };
+  }
+}
+
+const scenarios = {
+  async goldens() {
+    const golden = await json('/tests/golden/smollm2_greedy.json');
+    const native = (await json('/build/wasm/reference/native_reference.json')).cases
+      .map((c) => ({ ...c, logits: new Float32Array(c.logits) }));
+    const llamaLogits = await Promise.all(golden.cases.map((c) => f32(`/tests/golden/${c.last_logits_file}`)));
+    const m = await webaccel.load(GGUF, { threads, nCtx: 512, sha256: GGUF_SHA });
+    const info = m.info();
+    const s = await checkSmollm2((p, o) => m.generate(p, o), golden, native, llamaLogits);
+    m.dispose();
+    const enc = await webaccel.load('/models/minilm/', { threads });
+    const e = await checkMinilm((t) => enc.embed(t), await json('/tests/golden/minilm_embeddings.json'));
+    enc.dispose();
+    return { ok: s.failures === 0 && e.ok, info, smollm2: s, minilm: e };
+  },
+
+  async cache() {
+    await caches.delete('webaccel-v1');
+    const cold = await webaccel.load(GGUF, { threads, sha256: GGUF_SHA });
+    const coldInfo = cold.info();
+    const coldRun = await cold.generate('Hello', { maxTokens: 4, temperature: 0 });
+    cold.dispose();
+    const warm = await webaccel.load(GGUF, { threads, sha256: GGUF_SHA });
+    const warmInfo = warm.info();
+    const warmRun = await warm.generate('Hello', { maxTokens: 4, temperature: 0 });
+    warm.dispose();
+    // A corrupted entry (right headers, wrong bytes) must be noticed and replaced.
+    const cache = await caches.open('webaccel-v1');
+    const url = new URL(GGUF, location.href).href;
+    const stored = await cache.match(url);
+    await cache.put(url, new Response(new Uint8Array(1000), { headers: stored.headers }));
+    const healed = await webaccel.load(GGUF, { threads, sha256: GGUF_SHA });
+    const healedInfo = healed.info();
+    healed.dispose();
+    return {
+      ok: !coldInfo.fromCache && warmInfo.fromCache && !healedInfo.fromCache &&
+        JSON.stringify(coldRun.tokens) === JSON.stringify(warmRun.tokens),
+      coldLoadMs: coldInfo.loadMs, warmLoadMs: warmInfo.loadMs, healedFromCache: healedInfo.fromCache,
+      coldTtftMs: coldInfo.loadMs + coldRun.timings.timeToFirstTokenMs,
+      warmTtftMs: warmInfo.loadMs + warmRun.timings.timeToFirstTokenMs,
+    };
+  },
+
+  async abort() {
+    const m = await webaccel.load(GGUF, { threads, sha256: GGUF_SHA });
+    const controller = new AbortController();
+    let pieces = 0;
+    const outcome = await rejection(m.generate('Tell me a long story about a dragon.', {
+      maxTokens: 400, temperature: 0, ignoreEos: true, signal: controller.signal,
+      onToken: () => { if (++pieces === 5) controller.abort(); },
+    }));
+    // The model must stay usable after an abort.
+    const after = await m.generate('Hello', { maxTokens: 3, temperature: 0 });
+    m.dispose();
+    return { ok: outcome.kind === 'AbortError' && pieces < 20 && after.tokens.length === 3, outcome, piecesBeforeStop: pieces };
+  },
+
+  async badInput() {
+    const missing = await rejection(webaccel.load('/models/does-not-exist.gguf', { threads }));
+    const truncated = await rejection(webaccel.load('/build/wasm/testdata/truncated.gguf', { threads, cache: false }));
+    const checksum = await rejection(webaccel.load(GGUF, { threads, sha256: '0'.repeat(64), cache: false }));
+    const m = await webaccel.load(GGUF, { threads, sha256: GGUF_SHA });
+    const emptyPrompt = await rejection(m.generate('', { maxTokens: 4 }));
+    const wrongOp = await rejection(m.embed(['a sentence']));
+    m.dispose();
+    const badThreads = await rejection(webaccel.load(GGUF, { threads: 0 }));
+    const checks = {
+      missing: missing.kind === 'io' && /does-not-exist\.gguf: HTTP 404/.test(missing.message),
+      truncated: truncated.kind === 'format' && /truncated\.gguf/.test(truncated.message),
+      checksum: checksum.kind === 'io' && /does not match the expected/.test(checksum.message),
+      emptyPrompt: emptyPrompt.kind === 'input',
+      wrongOp: wrongOp.kind === 'input',
+      badThreads: badThreads.kind === 'input',
+    };
+    return { ok: Object.values(checks).every(Boolean), checks, missing, truncated, checksum, emptyPrompt, wrongOp, badThreads };
+  },
+
+  // Served without COOP/COEP: asking for threads must fall back to the single-threaded build.
+  async noIsolation() {
+    const m = await webaccel.load(GGUF, { threads: 4, sha256: GGUF_SHA });
+    const info = m.info();
+    const r = await m.generate('The capital of France is', { chat: false, maxTokens: 4, temperature: 0 });
+    m.dispose();
+    return { ok: !crossOriginIsolated && info.threads === 1 && info.variant === 'wasm-simd' && r.tokens.length === 4,
+      crossOriginIsolated, info, tokens: r.tokens };
+  },
+};
+
+(async () => {
+  let result;
+  try {
+    if (!scenarios[scenario]) throw new Error(`unknown scenario '${scenario}'`);
+    result = await scenarios[scenario]();
+  } catch (e) {
+    result = { ok: false, error: `${e.kind ?? e.name}: ${e.message}` };
+  }
+  result.userAgent = navigator.userAgent;
+  result.crossOriginIsolated = crossOriginIsolated;
+  log(JSON.stringify(result, null, 1));
+  window.__result = result;
+  if (params.get('post')) {
+    await fetch(`/__results/${params.get('post')}`, { method: 'POST', body: JSON.stringify(result) });
+  }
+})();
