@@ -1,0 +1,92 @@
+// Types of webaccel's browser API (src/index.js).
+
+export type ErrorKind = 'io' | 'format' | 'input' | 'internal' | 'unsupported';
+
+export class WebaccelError extends Error {
+  readonly kind: ErrorKind;
+}
+
+export interface Capabilities {
+  simd: boolean;
+  threads: boolean;             // SharedArrayBuffer usable (cross-origin isolated)
+  crossOriginIsolated: boolean;
+  hardwareConcurrency: number;
+}
+export function capabilities(): Capabilities;
+
+export interface Progress {
+  file: string;                 // the URL this event is about
+  loaded: number;               // bytes of that file so far
+  total: number;                // its size (0 when the server did not say)
+  source: 'network' | 'cache';
+  allLoaded: number;            // over every file of the model
+  allTotal: number;
+}
+
+export interface LoadOptions {
+  onProgress?: (p: Progress) => void;
+  backend?: 'auto' | 'wasm';
+  threads?: number;             // default min(4, cores) when cross-origin isolated, else 1
+  sha256?: string | Record<string, string>;  // GGUF: hex; folder: {fileName: hex}
+  cache?: string | false;       // Cache API name (default 'webaccel-v1'); false: no caching
+  nCtx?: number;                // context length for generation (default 2048)
+  distUrl?: string | URL;       // folder of webaccel-st.js / webaccel-mt.js (default ../dist/)
+}
+
+export interface GenerateOptions {
+  maxTokens?: number;           // default 128
+  temperature?: number;         // 0 = greedy; default 0.7
+  topK?: number;                // 0 = off; default 40
+  topP?: number;                // 1 = off; default 0.95
+  seed?: number;                // default 42
+  chat?: boolean;               // wrap the prompt in the model's chat template (default true)
+  ignoreEos?: boolean;
+  returnLogits?: boolean;       // include the last position's logits in the result
+  onToken?: (text: string, token: number) => void;
+  signal?: AbortSignal;         // aborting rejects with an AbortError whose `partial` is the result so far
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  promptTokens: number[];
+  stopped: 'length' | 'eos' | 'abort';
+  timings: {
+    promptMs: number;
+    timeToFirstTokenMs: number;
+    decodeMs: number;
+    promptTokensPerSecond: number;
+    decodeTokensPerSecond: number;
+  };
+  lastLogits?: Float32Array;
+}
+
+export interface EmbedResult {
+  embeddings: Float32Array[];   // one per text, L2-normalised when the model says so
+  dim: number;
+  tokens: number;
+  ms: number;
+  sentencesPerSecond: number;
+}
+
+export interface ModelInfo {
+  kind: 'llama' | 'bert';
+  name: string;
+  architecture: string;
+  backend: 'wasm';
+  variant: 'wasm-simd' | 'wasm-simd-threads';
+  simd: string;                 // the Highway target, 'WASM'
+  threads: number;
+  loadMs: number;
+  fromCache: boolean;
+  [key: string]: unknown;       // sizes: n_vocab, n_embd, n_layer, weight_bytes, ...
+}
+
+export interface Model {
+  generate(prompt: string, options?: GenerateOptions): Promise<GenerateResult>;
+  embed(texts: string | string[]): Promise<EmbedResult>;
+  info(): ModelInfo;
+  dispose(): void;
+}
+
+export function load(url: string | URL, options?: LoadOptions): Promise<Model>;
