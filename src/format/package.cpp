@@ -179,9 +179,31 @@ PackageFile::PackageFile(const std::string& dir)
   index_tensors();
 }
 
+namespace {
+void write_package_files(const fs::path& tmp_dir, const std::map<std::string, GgufValue, std::less<>>& metadata,
+                         const std::vector<PackageTensor>& tensors, const nlohmann::json& quantization,
+                         uint64_t max_shard_bytes);
+}  // namespace
+
 void write_package(const std::string& dir, const std::map<std::string, GgufValue, std::less<>>& metadata,
                    const std::vector<PackageTensor>& tensors, const nlohmann::json& quantization, uint64_t max_shard_bytes) {
   const fs::path final_dir(dir), tmp_dir(dir + ".partial");
+  std::error_code ec;
+  try {
+    write_package_files(tmp_dir, metadata, tensors, quantization, max_shard_bytes);
+  } catch (...) {
+    fs::remove_all(tmp_dir, ec);  // a failed write leaves nothing that could pass for a package
+    throw;
+  }
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp_dir, final_dir, ec);
+  if (ec) fail(ErrorKind::kIo, final_dir.string() + ": cannot move the finished package into place: " + ec.message());
+}
+
+namespace {
+void write_package_files(const fs::path& tmp_dir, const std::map<std::string, GgufValue, std::less<>>& metadata,
+                         const std::vector<PackageTensor>& tensors, const nlohmann::json& quantization,
+                         uint64_t max_shard_bytes) {
   std::error_code ec;
   fs::remove_all(tmp_dir, ec);
   if (!fs::create_directories(tmp_dir, ec) && ec) fail(ErrorKind::kIo, tmp_dir.string() + ": cannot create: " + ec.message());
@@ -236,9 +258,7 @@ void write_package(const std::string& dir, const std::map<std::string, GgufValue
     m << manifest.dump(1) << "\n";
     if (!m) fail(ErrorKind::kIo, (tmp_dir / "manifest.json").string() + ": write failed");
   }
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp_dir, final_dir, ec);
-  if (ec) fail(ErrorKind::kIo, final_dir.string() + ": cannot move the finished package into place: " + ec.message());
 }
+}  // namespace
 
 }  // namespace webaccel

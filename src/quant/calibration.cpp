@@ -108,6 +108,22 @@ double weighted_error(GgmlType type, const std::vector<float>& w, size_t rows, s
 
 }  // namespace
 
+void require_reachable(const LlamaModel& model, double budget) {
+  double floor_bytes = 0, floor_weights = 0;
+  for (const auto& name : model.matrix_names()) {
+    const auto& m = model.matrix_by_name(name);
+    const auto formats = candidates_for(m.cols);
+    if (formats.empty()) fail(ErrorKind::kInput, "adaptive: tensor '" + name + "' rows fit no WQ group size");
+    floor_bytes += static_cast<double>(m.rows * wq_row_bytes(formats.front(), m.cols));
+    floor_weights += static_cast<double>(m.rows * m.cols);
+  }
+  if (floor_bytes > budget) {
+    fail(ErrorKind::kInput, "the target is below what the formats can reach: the matrices need at least " +
+                                std::to_string(8.0 * floor_bytes / floor_weights) + " bits per weight (" +
+                                std::to_string(floor_bytes / (1 << 20)) + " MiB) in the cheapest formats");
+  }
+}
+
 AdaptivePlan plan_adaptive(LlamaModel& model, const Calibration& calib, double budget, ThreadPool& pool,
                            const std::string& sensitivity_cache) {
   const std::string cache_key = model.gguf().path() + "|" + std::to_string(calib.fingerprint()) + "|" +
@@ -125,6 +141,8 @@ AdaptivePlan plan_adaptive(LlamaModel& model, const Calibration& calib, double b
     }
   }
   const bool cached = cache.is_object() && cache.contains("kl");
+
+  require_reachable(model, budget);
   struct Entry {
     std::string name;
     size_t rows, cols;
@@ -170,13 +188,8 @@ AdaptivePlan plan_adaptive(LlamaModel& model, const Calibration& calib, double b
     std::ofstream f(sensitivity_cache, std::ios::trunc);
     f << out.dump(1) << "\n";
   }
-  double used = 0, min_bytes = 0, total_weights = 0;
-  for (const auto& e : entries) used += e.bytes[0], min_bytes += e.bytes[0], total_weights += static_cast<double>(e.rows * e.cols);
-  if (min_bytes > budget) {
-    fail(ErrorKind::kInput, "the target is below what the formats can reach: the matrices need at least " +
-                                std::to_string(8.0 * min_bytes / total_weights) + " bits per weight (" +
-                                std::to_string(min_bytes / (1 << 20)) + " MiB) in the cheapest formats");
-  }
+  double used = 0;
+  for (const auto& e : entries) used += e.bytes[0];
   // Greedy: repeatedly take the upgrade with the largest loss reduction per extra byte that fits.
   for (;;) {
     double best_ratio = 0;

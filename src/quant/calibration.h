@@ -38,6 +38,9 @@ struct AdaptivePlan {
 // Chooses a WQ format per matrix so their bytes fit matrix_budget_bytes with the least predicted
 // loss. Sensitivity of a tensor = measured KL when it alone is quantized to 2 bits (group 64);
 // other formats scale it by their importance-weighted squared error relative to that probe.
+// Error(kInput) when even the cheapest formats exceed matrix_budget_bytes.
+void require_reachable(const LlamaModel& model, double matrix_budget_bytes);
+
 // sensitivity_cache (optional): a JSON file of measured probe KLs, reused when it was made for the
 // same model and calibration, written otherwise (the probes dominate the planning time).
 AdaptivePlan plan_adaptive(LlamaModel& model, const Calibration& calib, double matrix_budget_bytes, ThreadPool& pool,

@@ -61,6 +61,15 @@ nlohmann::json quantize_llama(const std::string& in_path, const std::string& out
     matrices.push_back({name, m.rows, m.cols});
   }
 
+  double total_weights_all = 0, fixed_bytes = 0;
+  for (const auto& t : file->tensors()) {
+    total_weights_all += static_cast<double>(t.n_elements);
+    if (t.shape.size() == 1) fixed_bytes += 4.0 * static_cast<double>(t.n_elements);  // norms stay f32
+  }
+  const double matrix_budget =
+      (o.memory_budget_mib > 0 ? o.memory_budget_mib * 1024 * 1024 : o.target_bpw * total_weights_all / 8.0) - fixed_bytes;
+  if (o.adaptive) require_reachable(model, matrix_budget);
+
   // Calibration: importance (mean squared input per column) for every matrix.
   std::optional<Calibration> calib;
   if (!o.calibration_text.empty()) calib.emplace(model, o.calibration_text, o.calibration_tokens, pool);
@@ -80,13 +89,7 @@ nlohmann::json quantize_llama(const std::string& in_path, const std::string& out
   }
   if (o.adaptive) {
     if (!calib) fail(ErrorKind::kUsage, "--adaptive needs --calibration TEXTFILE");
-    double total_weights = 0, fixed_bytes = 0;
-    for (const auto& t : file->tensors()) {
-      total_weights += static_cast<double>(t.n_elements);
-      if (t.shape.size() == 1) fixed_bytes += 4.0 * static_cast<double>(t.n_elements);  // norms stay f32
-    }
-    const double budget = o.memory_budget_mib > 0 ? o.memory_budget_mib * 1024 * 1024 : o.target_bpw * total_weights / 8.0;
-    auto planned = plan_adaptive(model, *calib, budget - fixed_bytes, pool, o.sensitivity_cache);
+    auto planned = plan_adaptive(model, *calib, matrix_budget, pool, o.sensitivity_cache);
     plan = planned.types;
     plan_json = planned.report;
   }
