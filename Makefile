@@ -23,12 +23,13 @@ wasm:
 	NODE_PATH=/usr/share/nodejs emcmake cmake -S src/wasm -B build/wasm -G Ninja >/dev/null
 	NODE_PATH=/usr/share/nodejs cmake --build build/wasm -j $(JOBS)
 	mkdir -p web/dist && cp build/wasm/dist/webaccel-* web/dist/
+	echo '{"type": "commonjs"}' > web/dist/package.json  # Emscripten's output is CommonJS; web/ is ESM
 
 demo: setup build
 	scripts/demo
 
 # The whole suite, optimized and then under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: setup build build-asan
+test: setup build build-asan wasm
 	ctest --preset release --output-on-failure
 	ctest --preset asan --output-on-failure
 
