@@ -1,0 +1,73 @@
+// Browser benchmark: webaccel vs wllama (SmolLM2) and transformers.js (MiniLM) in headless
+// Chromium, each in a fresh page, plus the native CLI on the same inputs:
+//   node bench/browser/run_bench.mjs [--threads 1,2] [--out bench/out/browser.json]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir, cpus, loadavg } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { serve, ROOT, BIN } from '../../tests/browser/harness.mjs';
+
+// playwright-core is installed once, for the browser tests.
+const require = createRequire(join(ROOT, 'tests', 'browser', 'package.json'));
+const { chromium } = require('playwright-core');
+const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
+const threadList = arg('--threads', '1,2').split(',').map(Number);
+const outFile = arg('--out', join(ROOT, 'bench', 'out', 'browser.json'));
+const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--disable-quic'];
+const RUNS = ['llm-webaccel', 'llm-wllama', 'embed-webaccel', 'embed-transformers', 'ttft-webaccel'];
+
+// The native engine on the same prompt (tokenized the same way) and sentences.
+function native(threads) {
+  const gguf = join(ROOT, 'models', 'smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf');
+  const json = join(tmpdir(), `webaccel-native-${threads}.json`);
+  const prompt = 'The history of the printing press begins in the fifteenth century, when Johannes Gutenberg ' +
+    'combined movable metal type, oil-based inks and a wooden press adapted from wine making. Within fifty years';
+  const rows = [];
+  for (let i = 0; i < 3; ++i) {
+    execFileSync(BIN, ['generate', '-m', gguf, '-p', prompt, '--no-chat', '-n', '64', '--temperature', '0', '--ignore-eos', '-q',
+      '-c', '512', '-t', String(threads), '--json', json], { stdio: 'ignore' });
+    rows.push(JSON.parse(require('node:fs').readFileSync(json, 'utf8')));
+  }
+  const med = (k) => rows.map((r) => r[k]).sort((a, b) => a - b)[1];
+  const sentences = Array.from({ length: 32 }, (_, i) => [
+    'The cat sits on the mat while the rain falls outside.',
+    'Investors sold shares as prices dropped sharply in the morning session.',
+    'A kitten rests on a warm rug near the fireplace.',
+    'The committee will publish its final report on renewable energy next spring.',
+  ][i % 4] + ` (${i})`);
+  const err = spawnSync(BIN, ['embed', '-m', join(ROOT, 'models', 'minilm'), '-t', String(threads), '-o', '/dev/null', ...sentences],
+    { stdio: ['ignore', 'ignore', 'pipe'] }).stderr.toString();
+  return { threads, promptTokensPerSecond: med('prompt_tokens_per_second'), decodeTokensPerSecond: med('decode_tokens_per_second'),
+    sentencesPerSecond: Number(err.match(/([\d.]+) sentences\/s/)?.[1]) };
+}
+
+const server = await serve({ port: 18380 });
+const profile = mkdtempSync(join(tmpdir(), 'webaccel-bench-'));
+const browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+const results = { date: new Date().toISOString(), cpu: cpus()[0].model, cores: cpus().length, loadavgBefore: loadavg(),
+  chromium: execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'chromium']).toString().trim(), browser: [], native: [] };
+try {
+  for (const threads of threadList) {
+    results.native.push(native(threads));
+    console.log(JSON.stringify(results.native.at(-1)));
+    for (const run of RUNS) {
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}`);
+      const r = await page.waitForFunction(() => window.__result, null, { timeout: 600_000, polling: 500 }).then((h) => h.jsonValue());
+      delete r.userAgent;
+      console.log(JSON.stringify(r));
+      results.browser.push({ threads, ...r });
+      await page.close();
+    }
+  }
+} finally {
+  await browser.close();
+  server.stop();
+  rmSync(profile, { recursive: true, force: true });
+}
+results.loadavgAfter = loadavg();
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(outFile, JSON.stringify(results, null, 1));
+console.log(`wrote ${outFile}`);
