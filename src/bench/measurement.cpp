@@ -46,7 +46,11 @@ nlohmann::json fields_to_json(const R& r) {
 }  // namespace
 
 nlohmann::json to_json(const RunInfo& r) { return fields_to_json(r); }
-nlohmann::json to_json(const Measurement& m) { return fields_to_json(m); }
+nlohmann::json to_json(const Measurement& m) {
+  nlohmann::json j = fields_to_json(m);
+  if (m.quality) j["quality"] = fields_to_json(*m.quality);
+  return j;
+}
 
 RunInfo run_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) fail(ErrorKind::kFormat, where + ": expected an object");
@@ -60,6 +64,10 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& wh
   if (!j.is_object()) fail(ErrorKind::kFormat, where + ": expected an object");
   Measurement m;
   for_each_field(m, FromJson{j, where});
+  if (j.contains("quality") && !j["quality"].is_null()) {
+    m.quality.emplace();
+    for_each_field(*m.quality, FromJson{j["quality"], where + ": quality"});
+  }
   for (const auto* required : {"model_name", "model_type", "platform", "engine"}) {
     if (!j.contains(required) || !j[required].is_string() || j[required].get<std::string>().empty()) {
       fail(ErrorKind::kFormat, where + ": field '" + required + "' is missing or empty");

@@ -21,6 +21,28 @@ struct RunInfo {
   int cells_planned = 0;
 };
 
+// Quality of a quantized variant against the model file it was made from, measured by the eval
+// code (src/quant/evaluate.h) on a held-out text: the guide's ultra_low_precision_results row.
+struct QualityResult {
+  int bits = 0;
+  int group_size = 0;
+  bool adaptive_precision = false;
+  std::optional<double> memory_reduction_percent;  // vs fp16 weights, from the quantizer's byte count
+  std::optional<double> accuracy_impact_percent;   // perplexity increase over the reference, percent
+  std::optional<double> effective_bits_per_weight, perplexity, reference_perplexity, mean_kld, top1_agreement;
+  std::optional<int> eval_tokens;
+  std::string eval_text;
+};
+
+template <typename Q, typename F>
+void for_each_field(Q& q, F&& f) requires std::is_same_v<std::remove_const_t<Q>, QualityResult> {
+  f("bits", q.bits); f("group_size", q.group_size); f("adaptive_precision", q.adaptive_precision);
+  f("memory_reduction_percent", q.memory_reduction_percent); f("accuracy_impact_percent", q.accuracy_impact_percent);
+  f("effective_bits_per_weight", q.effective_bits_per_weight); f("perplexity", q.perplexity);
+  f("reference_perplexity", q.reference_perplexity); f("mean_kld", q.mean_kld); f("top1_agreement", q.top1_agreement);
+  f("eval_tokens", q.eval_tokens); f("eval_text", q.eval_text);
+}
+
 struct Measurement {
   // The guide's columns.
   std::string model_name, model_type, browser = "none", platform;
@@ -32,6 +54,7 @@ struct Measurement {
   std::optional<int> threads, decode_tokens, iterations;
   std::optional<double> weights_mb, tokens_per_second, prefill_tokens_per_second, decode_tokens_per_second,
       inference_time_stddev_ms, shader_compilation_ms;
+  std::optional<QualityResult> quality;  // quantized variants only; stored in ultra_low_precision_results
 };
 
 // Visits every field with its column name: JSON files and SQL rows use the same names.

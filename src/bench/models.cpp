@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "format/gguf.h"
+#include "format/package.h"
 #include "format/safetensors.h"
 
 namespace webaccel::bench {
@@ -61,8 +62,8 @@ PrecisionInfo inspect_precision(const ModelSpec& model) {
   std::map<std::string, double> bytes_by_type;
   double total = 0;
   if (model.arch == "llama") {
-    const GgufFile f(model.path);
-    for (const auto& t : f.tensors()) {
+    const auto f = open_model_file(model.path);  // a GGUF or a webaccel package folder
+    for (const auto& t : f->tensors()) {
       if (t.shape.size() >= 2) bytes_by_type[lower(ggml_type_name(t.type))] += static_cast<double>(t.n_bytes);
       total += static_cast<double>(t.n_bytes);
     }

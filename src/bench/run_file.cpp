@@ -28,12 +28,19 @@ void write_run_file(const std::string& path, const RunFile& f) {
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) fail(ErrorKind::kIo, parent.string() + ": cannot create directory: " + ec.message());
-  const std::string tmp = path + ".partial";
+  write_output_file(path, j.dump(1) + "\n");
+}
+
+void write_output_file(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  const bool special = !ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status);
+  const std::string target = special ? path : path + ".partial";
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out || !(out << j.dump(1) << "\n") || !out.flush()) fail(ErrorKind::kIo, tmp + ": write failed");
+    std::ofstream out(target, std::ios::trunc);
+    if (!out || !(out << text) || !out.flush()) fail(ErrorKind::kIo, target + ": write failed");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(ErrorKind::kIo, path + ": cannot rename from " + tmp);
+  if (!special && std::rename(target.c_str(), path.c_str()) != 0) fail(ErrorKind::kIo, path + ": cannot rename from " + target);
 }
 
 RunFile read_run_file(const std::string& path) {

@@ -7,6 +7,7 @@
 
 #include "bench/host_facts.h"
 #include "core/error.h"
+#include "format/package.h"
 #include "models/bert.h"
 #include "models/llama.h"
 #include "models/llama_vocab.h"
@@ -56,7 +57,7 @@ int32_t argmax(std::span<const float> logits) {
 
 void run_llama(const Cell& c, Measurement& m) {
   const auto t_load = Clock::now();
-  auto gguf = std::make_shared<const GgufFile>(c.model.path);
+  auto gguf = open_model_file(c.weights_path);
   const LlamaModel model(gguf);
   const tok::BpeTokenizer tokenizer(bpe_vocab_from_gguf(*gguf));
   ThreadPool pool(static_cast<size_t>(c.threads));
@@ -95,7 +96,7 @@ void run_llama(const Cell& c, Measurement& m) {
 
 void run_bert(const Cell& c, Measurement& m) {
   const auto t_load = Clock::now();
-  const BertModel model(c.model.path);
+  const BertModel model(c.weights_path);
   ThreadPool pool(static_cast<size_t>(c.threads));
   m.loading_time_ms = ms_since(t_load);
   if (static_cast<size_t>(c.sequence_length) > model.config().n_positions) {
@@ -146,7 +147,7 @@ Measurement run_cell(const Cell& c) {
   m.sequence_length = c.sequence_length;
   m.threads = c.threads;
   m.iterations = c.iterations;
-  m.model_file = c.model.path;
+  m.model_file = c.weights_path;
   const bool peak_ok = reset_peak_rss();  // so this cell's peak is not an earlier cell's
   if (c.model.arch == "llama") run_llama(c, m);
   else run_bert(c, m);

@@ -6,13 +6,16 @@
 
 #include "bench/measurement.h"
 #include "bench/models.h"
+#include "bench/variants.h"
 
 namespace webaccel::bench {
 
 struct Cell {
   ModelSpec model;
   std::string backend = "cpu";
-  PrecisionInfo precision;
+  PrecisionRequest request;  // stored, or a quantized variant made before the cell runs
+  PrecisionInfo precision;   // of the weights measured (filled from the variant)
+  std::string weights_path;  // the GGUF, safetensors folder or package actually loaded
   int batch_size = 1;       // sequences per inference, run one after another (no batched kernels yet)
   int sequence_length = 32; // input tokens per sequence
   int decode_tokens = 16;   // generated tokens per sequence (text-generation models only)

@@ -69,12 +69,24 @@ std::vector<std::string> run_provenance() {
   return s;
 }
 
+std::vector<std::string> quality_columns() {
+  std::vector<std::string> s;
+  // What the eval code measures beside the guide's two summary figures, so they can be checked.
+  for (const char* column : {"group_size INTEGER", "effective_bits_per_weight REAL", "perplexity REAL",
+                             "reference_perplexity REAL", "mean_kld REAL", "top1_agreement REAL", "eval_tokens INTEGER",
+                             "eval_text TEXT"}) {
+    s.push_back(std::string("ALTER TABLE ultra_low_precision_results ADD COLUMN ") + column);
+  }
+  return s;
+}
+
 }  // namespace
 
 const std::vector<Migration>& schema_migrations() {
   static const std::vector<Migration> migrations = {
       {1, "the guide's schema: web_platform_performance and seven feature tables", guide_schema()},
       {2, "run provenance (benchmark_runs) and per-measurement engine, backend, threads, throughput", run_provenance()},
+      {3, "quantized variants' measured quality (perplexity, KLD, top-1) in ultra_low_precision_results", quality_columns()},
   };
   return migrations;
 }

@@ -29,6 +29,8 @@ std::vector<SqlValue> values_of(const R& r, std::string& columns, std::string& p
     placeholders += "$" + std::to_string(values.size() + 1);
     if constexpr (std::is_same_v<T, std::string>) {
       values.emplace_back(v.empty() ? SqlValue{} : SqlValue{v});
+    } else if constexpr (std::is_same_v<T, bool>) {
+      values.emplace_back(v);
     } else if constexpr (std::is_same_v<T, int> || std::is_same_v<T, long>) {
       values.emplace_back(static_cast<int64_t>(v));
     } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
@@ -104,6 +106,13 @@ int64_t BenchStore::add_measurement(const std::string& run_id, const Measurement
     in_transaction(c, [&] {
       const SqlRows r = c.query("INSERT INTO web_platform_performance (" + columns + ") VALUES (" + placeholders + ") RETURNING id", values);
       id = std::stoll(r.rows.at(0).at(0).value());
+      if (m.quality) {
+        std::string q_columns = "performance_id", q_placeholders = "$1", more_q, more_qp;
+        std::vector<SqlValue> q_values{id};
+        for (auto& v : values_of(*m.quality, more_q, more_qp)) q_values.push_back(std::move(v));
+        for (size_t i = 2; i <= q_values.size(); ++i) q_placeholders += ", $" + std::to_string(i);
+        c.query("INSERT INTO ultra_low_precision_results (" + q_columns + ", " + more_q + ") VALUES (" + q_placeholders + ")", q_values);
+      }
     });
   });
   return id;

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -12,6 +13,7 @@
 #include "bench/run_file.h"
 #include "bench/runner.h"
 #include "bench/store.h"
+#include "bench/variants.h"
 #include "cli/commands.h"
 #include "core/error.h"
 
@@ -31,6 +33,9 @@ struct BenchOptions {
   std::string json_dir = "benchmark_results";
   std::string models_dir;
   std::vector<std::string> imports;
+  std::string package_dir = "benchmark_results/packages";
+  std::string eval_text = bench::default_eval_text_path();
+  size_t eval_windows = 4;
   bool progress = true;
 };
 
@@ -51,31 +56,31 @@ std::vector<bench::Cell> plan_cells(const BenchOptions& o) {
   if (backends.empty()) fail(ErrorKind::kUsage, "--backends: empty list");
   for (const auto& b : backends) bench::require_backend_available(b);
   const std::vector<std::string> precisions = split_list(o.precisions);
+  if (precisions.empty()) fail(ErrorKind::kUsage, "--precisions: empty list");
 
   std::vector<bench::Cell> cells;
   for (const auto& name : models) {
     const bench::ModelSpec model = bench::find_model(name, o.models_dir);
     const bench::PrecisionInfo stored = bench::inspect_precision(model);
     for (const auto& p : precisions) {
-      // Only what the model file holds can be measured until the quantizer can convert in memory.
-      if (p != "stored" && p != stored.name) {
-        fail(ErrorKind::kUsage, "--precisions: " + name + " is stored as " + stored.name + "; '" + p +
-                                    "' would need conversion, which the runner does not do yet (issue 3)");
-      }
-    }
-    for (const auto& backend : backends) {
-      for (int batch : o.batch_sizes) {
-        for (int seq : o.seq_lens) {
-          bench::Cell c;
-          c.model = model;
-          c.backend = backend;
-          c.precision = stored;
-          c.batch_size = batch;
-          c.sequence_length = seq;
-          c.decode_tokens = model.arch == "llama" ? o.decode_tokens : 0;
-          c.iterations = o.iterations;
-          c.threads = static_cast<int>(o.threads);
-          cells.push_back(c);
+      const bench::PrecisionRequest request = bench::parse_precision(p, model, stored);
+      for (const auto& backend : backends) {
+        for (int batch : o.batch_sizes) {
+          for (int seq : o.seq_lens) {
+            bench::Cell c;
+            c.model = model;
+            c.backend = backend;
+            c.request = request;
+            c.precision = stored;
+            if (request.bits) c.precision.name = request.name;
+            c.weights_path = model.path;
+            c.batch_size = batch;
+            c.sequence_length = seq;
+            c.decode_tokens = model.arch == "llama" ? o.decode_tokens : 0;
+            c.iterations = o.iterations;
+            c.threads = static_cast<int>(o.threads);
+            cells.push_back(c);
+          }
         }
       }
     }
@@ -154,11 +159,24 @@ void run_bench(const BenchOptions& o) {
   std::fprintf(stderr, "[bench] run %s: %zu cells -> %s\n", file.run.run_id.c_str(), cells.size(), location.c_str());
 
   Progress progress(cells.size(), o.progress);
+  std::map<std::string, bench::Variant> variants;  // quantized and evaluated once, measured in every cell
   try {
     for (size_t i = 0; i < cells.size(); ++i) {
-      const std::string label = cells[i].label();
+      bench::Cell cell = cells[i];
+      const std::string label = cell.label();
+      const std::string key = cell.model.name + "/" + cell.request.name;
+      if (!variants.count(key)) {
+        if (cell.request.bits) progress.start(i, label + " (quantizing and evaluating)");
+        bench::Variant v = bench::prepare_variant(cell.model, cell.request, o.package_dir, cell.threads);
+        bench::measure_quality(cell.model, v, o.eval_text, o.eval_windows, cell.threads);
+        variants.emplace(key, std::move(v));
+      }
+      const bench::Variant& v = variants.at(key);
+      cell.precision = v.info;
+      cell.weights_path = v.path;
       progress.start(i, label);
-      const bench::Measurement m = bench::run_cell(cells[i]);
+      bench::Measurement m = bench::run_cell(cell);
+      m.quality = v.quality;
       store.add_measurement(file.run.run_id, m);
       file.measurements.push_back(m);
       if (json) bench::write_run_file(json_path, file);
@@ -186,7 +204,10 @@ void add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure models x backends x precisions x sizes and store each cell in the benchmark database");
   cmd->add_option("--models", o->models, "comma-separated: smollm2, minilm, or all")->capture_default_str();
   cmd->add_option("--backends", o->backends, "comma-separated: cpu (wasm, webgpu, webnn are not available yet)")->capture_default_str();
-  cmd->add_option("--precisions", o->precisions, "comma-separated weight types; 'stored' = as the model file holds them")->capture_default_str();
+  cmd->add_option("--precisions", o->precisions, "comma-separated: stored (as the model file holds them), wq2, wq3, wq4, wq8 [_g32|_g64|_g128] (llama models: quantized, then measured)")->capture_default_str();
+  cmd->add_option("--package-dir", o->package_dir, "where quantized variants are kept and reused")->capture_default_str();
+  cmd->add_option("--eval-text", o->eval_text, "held-out text for the quality of quantized variants")->capture_default_str();
+  cmd->add_option("--eval-windows", o->eval_windows, "128-token windows of it to evaluate")->capture_default_str()->check(CLI::Range(1, 10000));
   cmd->add_option("--batch-sizes", o->batch_sizes, "sequences per inference")->delimiter(',')->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--seq-lens", o->seq_lens, "input tokens per sequence")->delimiter(',')->capture_default_str()->check(CLI::Range(1, 8192));
   cmd->add_option("--decode-tokens", o->decode_tokens, "tokens generated per sequence (text-generation models)")->capture_default_str()->check(CLI::Range(0, 4096));

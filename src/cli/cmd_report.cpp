@@ -2,11 +2,11 @@
 // shader_compilation, memory_efficiency) from the benchmark database as HTML, Markdown, CSV, JSON or SVG.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 
 #include "bench/report.h"
 #include "bench/report_render.h"
+#include "bench/run_file.h"
 #include "bench/store.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -41,12 +41,7 @@ void run_report(const ReportOptions& o) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return;
   }
-  const std::string tmp = o.output + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out || !(out << text) || !out.flush()) fail(ErrorKind::kIo, o.output + ": write failed");
-  }
-  if (std::rename(tmp.c_str(), o.output.c_str()) != 0) fail(ErrorKind::kIo, o.output + ": cannot rename from " + tmp);
+  bench::write_output_file(o.output, text);
   std::fprintf(stderr, "[report] %s (%s) written to %s\n", o.report.c_str(), o.format.c_str(), o.output.c_str());
 }
 

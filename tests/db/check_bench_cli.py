@@ -5,6 +5,7 @@
   concurrency  two bench processes on one DuckDB file at once -> every row of both runs stored
   killed       a bench run killed halfway (SIGKILL) -> database readable, run shown 'incomplete', rows kept
   scripts      the guide's scripts: unknown and unbuilt flags are errors; a native run lands in the database
+  quantized    a 3-bit variant of SmolLM2: quantized, evaluated, measured; its ultra_low_precision row checks out
 
 Usage: WEBACCEL_BIN=build/release/webaccel python3 tests/db/check_bench_cli.py CASE...
 """
@@ -53,7 +54,8 @@ def case_bad_input():
     assert not os.path.exists(db), "a report must not create a database"
     expect_error(["bench", "--models", "gpt5", "--db", db], 2, "unknown model 'gpt5'")
     expect_error(["bench", "--models", "minilm", "--backends", "webgpu", "--db", db], 2, "backend 'webgpu' is not available")
-    expect_error(["bench", "--models", "minilm", "--precisions", "q2_k", "--db", db, "--models-dir", MODELS], 2, "stored as f32")
+    expect_error(["bench", "--models", "minilm", "--precisions", "wq4", "--db", db, "--models-dir", MODELS], 2, "llama GGUFs only")
+    expect_error(["bench", "--models", "smollm2", "--precisions", "wq5", "--db", db, "--models-dir", MODELS], 2, "'wq5' for smollm2")
     assert not os.path.exists(db), "bad flags must be refused before the database is created"
     expect_error(["bench", "--import", os.path.join(TMP, "missing.json"), "--db", db], 3, "missing.json: cannot open")
     foreign = os.path.join(TMP, "foreign.duckdb")
@@ -119,6 +121,23 @@ def case_killed():
     print(f"ok   killed run: database readable, run 'incomplete' with its {stored} stored rows")
 
 
+def case_quantized():
+    db = os.path.join(TMP, "q.duckdb")
+    run(["bench", "--models", "smollm2", "--precisions", "stored,wq3", "--seq-lens", "8", "--decode-tokens", "2",
+         "--iterations", "1", "-t", "2", "--eval-windows", "1", "--models-dir", MODELS, "--no-progress",
+         "--package-dir", os.path.join(TMP, "packages"), "--db", db], check=0)
+    rows = table(report(db, "ultra_low_precision"), "Quantized variants")
+    assert len(rows) == 1 and rows[0]["bits"] == "3", rows
+    row = rows[0]
+    assert 0 < float(row["memory reduction vs fp16 %"]) < 100, row
+    assert float(row["perplexity"]) > 0 and float(row["reference perplexity"]) > 0, row
+    expected = (float(row["perplexity"]) / float(row["reference perplexity"]) - 1) * 100
+    assert abs(float(row["accuracy impact % (perplexity)"]) - expected) <= 0.1 + 0.01 * abs(expected), (row, expected)
+    configs = {r["configuration"].split()[0] for r in table(report(db), "Measurements")}
+    assert configs == {"q4_1", "wq3"}, configs
+    print(f"ok   wq3 variant: quantized, evaluated ({row['accuracy impact % (perplexity)']}% perplexity impact), measured beside q4_1")
+
+
 def case_scripts():
     env = {**os.environ, "WEBACCEL_BIN": BIN, "WEBACCEL_MODELS_DIR": MODELS}
     script = os.path.join(ROOT, "scripts", "run_web_platform_tests.sh")
@@ -146,7 +165,8 @@ def case_scripts():
 
 
 if __name__ == "__main__":
-    cases = {"bad_input": case_bad_input, "concurrency": case_concurrency, "killed": case_killed, "scripts": case_scripts}
+    cases = {"bad_input": case_bad_input, "concurrency": case_concurrency, "killed": case_killed, "scripts": case_scripts,
+             "quantized": case_quantized}
     if len(sys.argv) < 2 or any(c not in cases for c in sys.argv[1:]):
         sys.exit(f"usage: {sys.argv[0]} {'|'.join(cases)}...")
     for name in sys.argv[1:]:

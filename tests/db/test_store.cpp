@@ -142,7 +142,11 @@ TEST_F(StoreTest, RunsAndMeasurementsRoundTrip) {
   run.pid = 1;
   store.begin_run(run);
   const int64_t a = store.add_measurement("run-1", sample("minilm"));
-  const int64_t b = store.add_measurement("run-1", sample("smollm2"));
+  Measurement quantized = sample("smollm2");
+  quantized.quality = QualityResult{};
+  quantized.quality->bits = 3;
+  quantized.quality->memory_reduction_percent = 79.5;
+  const int64_t b = store.add_measurement("run-1", quantized);
   EXPECT_NE(a, b);
   EXPECT_EQ(store.mark_dead_runs_incomplete(), 0);
   store.finish_run("run-1", "complete");
@@ -151,6 +155,12 @@ TEST_F(StoreTest, RunsAndMeasurementsRoundTrip) {
   ASSERT_EQ(r.rows.size(), 1u);
   EXPECT_EQ(r.rows[0][0], "complete");
   EXPECT_EQ(r.rows[0][1], "2");
+  // The quality row lands in the guide's table, tied to its measurement by the foreign key.
+  const SqlRows u = store.read("SELECT performance_id, bits, memory_reduction_percent FROM ultra_low_precision_results");
+  ASSERT_EQ(u.rows.size(), 1u);
+  EXPECT_EQ(u.rows[0][0], std::to_string(b));
+  EXPECT_EQ(u.rows[0][1], "3");
+  EXPECT_EQ(u.rows[0][2], "79.5");
 }
 
 TEST_F(StoreTest, ADeadRunOfThisMachineIsMarkedIncomplete) {
@@ -169,11 +179,15 @@ TEST_F(StoreTest, RunFilesRoundTripAndNameBadFields) {
   f.run.run_id = "r";
   f.run.status = "complete";
   f.measurements.push_back(sample("minilm"));
+  f.measurements[0].quality = QualityResult{};
+  f.measurements[0].quality->top1_agreement = 0.75;
   write_run_file(path("r.json"), f);
   const RunFile g = read_run_file(path("r.json"));
   EXPECT_EQ(g.run.run_id, "r");
   ASSERT_EQ(g.measurements.size(), 1u);
   EXPECT_EQ(g.measurements[0].average_inference_time_ms, 3.5);
+  ASSERT_TRUE(g.measurements[0].quality.has_value());
+  EXPECT_EQ(g.measurements[0].quality->top1_agreement, 0.75);
   std::ofstream(path("bad.json")) << R"({"format": "webaccel-bench-run", "format_version": 1, "run": {"run_id": "x"},
                                         "measurements": [{"model_name": "m", "model_type": "t", "platform": "cpu", "engine": "e", "threads": "two"}]})";
   expect_error(ErrorKind::kFormat, "measurements[0]: field 'threads'", [&] { read_run_file(path("bad.json")); });
