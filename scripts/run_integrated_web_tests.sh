@@ -3,15 +3,17 @@
 # every cell in the benchmark database and optionally writes the HTML report.
 #   scripts/run_integrated_web_tests.sh --test-type native [--models all|bert,llama] [--db-path FILE]
 #       [--output-html FILE] [--threads N] [--seq-lens 32,128] [--batch-sizes 1] [--iterations N]
-# Test types: native (every model on the native CPU backend). The guide's browser and feature test
+#       [--enable-ultra-low-precision [--bits 2|3]] [--enable-4bit]   (llama: quantized variants too)
+# Test types: native (every model on the native CPU backend), ultra-low-precision (also each llama
+# model's 2/3-bit variant, quantized and evaluated; --output-html writes that report). The guide's browser and feature test
 # types (cross-browser, browser-comparison, june-2025, ...) are errors until their runtime exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/web-tests-common.sh
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "scripts/$(basename "$0")"; }
 
-test_type="" models=all output_html="" db=() args=()
+test_type="" models=all output_html="" db=() args=() ulp=0 four=0 bits=""
 while (($#)); do
   flag=$1
   case "$flag" in
@@ -20,7 +22,10 @@ while (($#)); do
     --models|--model) (($# >= 2)) || die "$flag needs a value"; models=$(map_models "$2"); shift 2 ;;
     --output-html) (($# >= 2)) || die "$flag needs a value"; output_html=$2; shift 2 ;;
     --db-path|--db) (($# >= 2)) || die "$flag needs a value"; db=(--db "$2"); shift 2 ;;
-    --threads|--batch-sizes|--seq-lens|--iterations|--decode-tokens)
+    --enable-ultra-low-precision) ulp=1; shift ;;
+    --enable-4bit) four=1; shift ;;
+    --bits) (($# >= 2)) || die "$flag needs a value"; bits=$2; shift 2 ;;
+    --threads|--batch-sizes|--seq-lens|--iterations|--decode-tokens|--eval-windows)
       (($# >= 2)) || die "$flag needs a value"; args+=("$flag" "$2"); shift 2 ;;
     *)
       if reason=$(unbuilt_flag_reason "$flag"); then not_built "$flag" "$reason"; fi
@@ -29,15 +34,19 @@ while (($#)); do
 done
 case "$test_type" in
   native) ;;
+  ultra-low-precision) ulp=1 ;;  # native CPU, stored model plus its 2/3-bit variant
   "") die "--test-type is required (native)" ;;
   cross-browser|browser-comparison) not_built "--test-type $test_type" "browser runs need the wasm/WebGPU runtime in the runner (web/)" ;;
-  june-2025|july-2025|optimization-comparison|ultra-low-precision|progressive-loading|shader-precompile|compute-shaders)
+  june-2025|july-2025|optimization-comparison|progressive-loading|shader-precompile|compute-shaders)
     not_built "--test-type $test_type" "its features (WebGPU, loader, quantized variants in the runner) are not built" ;;
-  *) die "--test-type $test_type: unknown (known: native)" ;;
+  *) die "--test-type $test_type: unknown (known: native, ultra-low-precision)" ;;
 esac
 check_feature_env
+precisions=$(precisions_for "$ulp" "$bits" "$four")
 require_bin
-"$WEBACCEL_BIN" bench --models "$models" --backends cpu "${db[@]}" "${args[@]}"
+"$WEBACCEL_BIN" bench --models "$models" --backends cpu --precisions "$precisions" "${db[@]}" "${args[@]}"
 if [[ -n "$output_html" ]]; then
-  "$WEBACCEL_BIN" report --report web_platform --format html --output "$output_html" "${db[@]}"
+  report=web_platform
+  [[ "$test_type" == ultra-low-precision ]] && report=ultra_low_precision
+  "$WEBACCEL_BIN" report --report "$report" --format html --output "$output_html" "${db[@]}"
 fi

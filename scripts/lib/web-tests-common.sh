@@ -53,8 +53,6 @@ SAFARI_VERSION|17.4|Safari cannot run on this Linux machine
 SAFARI_METAL_OPTIMIZATIONS|0|no Metal/WebGPU backend yet
 WEBGPU_WASM_FALLBACK|0|the wasm build is not wired into the benchmark runner yet
 WEBGPU_BROWSER_CAPABILITY_AUTO|0|browser capability detection (src/platform/) is not built
-WEBGPU_ULTRA_LOW_PRECISION|0|2/3-bit formats are not wired into the benchmark runner yet
-WEBGPU_QUANTIZATION_BITS|4|the runner measures only the precision the model files hold
 WEBGPU_ADAPTIVE_PRECISION|0|adaptive precision is not wired into the benchmark runner yet
 WEBGPU_PROGRESSIVE_MODEL_LOADING|0|the progressive loader (src/loader/) is not built
 LIST
@@ -71,14 +69,33 @@ unbuilt_flag_reason() {
       echo "no WebGPU backend yet (src/gpu/)" ;;
     --enable-parallel-loading|--enable-progressive-loading|--enable-progressive-tensors|--memory-limit)
       echo "the progressive loader (src/loader/) is not built" ;;
-    --enable-ultra-low-precision|--bits|--adaptive-precision|--enable-4bit)
-      echo "quantized variants are not wired into the benchmark runner yet; it measures the precision the model files hold" ;;
+    --adaptive-precision)
+      echo "adaptive precision (webaccel quantize --adaptive) is not wired into the benchmark runner yet" ;;
     --enable-wasm-fallback|--enable-simd)
       echo "the wasm build is not wired into the benchmark runner yet (native CPU always uses SIMD)" ;;
     --safari-support|--safari-version) echo "Safari cannot run on this Linux machine" ;;
     --enable-browser-detection) echo "browser capability detection (src/platform/) is not built" ;;
     *) return 1 ;;
   esac
+}
+
+# --enable-ultra-low-precision [--bits 2|3] and --enable-4bit -> webaccel bench --precisions:
+# the stored model plus the quantized variants, each measured and (quantized) evaluated.
+# WEBGPU_ULTRA_LOW_PRECISION=1 acts as the flag; WEBGPU_QUANTIZATION_BITS gives the bits.
+precisions_for() {  # ulp(0/1) bits('' = unset) four(0/1)
+  local ulp=$1 bits=$2 four=$3 out=stored
+  [[ "${WEBGPU_ULTRA_LOW_PRECISION:-0}" == 1 ]] && ulp=1
+  case "${WEBGPU_ULTRA_LOW_PRECISION:-0}" in 0|1) ;; *) die "WEBGPU_ULTRA_LOW_PRECISION=$WEBGPU_ULTRA_LOW_PRECISION: expected 0 or 1" ;; esac
+  [[ -z "$bits" && -n "${WEBGPU_QUANTIZATION_BITS:-}" ]] && bits=$WEBGPU_QUANTIZATION_BITS
+  if ((ulp)); then
+    bits=${bits:-2}
+    [[ "$bits" == 2 || "$bits" == 3 ]] || die "--bits $bits: ultra-low precision is 2 or 3 bits (use --enable-4bit for 4)"
+    out+=",wq$bits"
+  elif [[ -n "$2" ]]; then
+    die "--bits needs --enable-ultra-low-precision"
+  fi
+  ((four)) && out+=",wq4"
+  echo "$out"
 }
 
 require_bin() {

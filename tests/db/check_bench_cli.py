@@ -144,7 +144,10 @@ def case_scripts():
     integrated = os.path.join(ROOT, "scripts", "run_integrated_web_tests.sh")
     for args, needle in ((["--model", "bert", "--frobnicate"], "unknown flag '--frobnicate'"),
                          (["--model", "bert", "--browser", "firefox"], "--browser: not available yet"),
-                         (["--model", "llama", "--enable-ultra-low-precision", "--bits", "2"], "--enable-ultra-low-precision: not available"),
+                         (["--model", "llama", "--enable-ultra-low-precision", "--bits", "4"], "ultra-low precision is 2 or 3 bits"),
+                         (["--model", "bert", "--enable-ultra-low-precision"], "llama GGUFs only"),
+                         (["--model", "llama", "--bits", "3"], "--bits needs --enable-ultra-low-precision"),
+                         (["--model", "llama", "--adaptive-precision"], "--adaptive-precision: not available yet"),
                          (["--model", "whisper"], "no whisper weights")):
         p = subprocess.run([script] + args, capture_output=True, text=True, env=env)
         assert p.returncode == 2 and needle in p.stderr, (args, p.returncode, p.stderr)
