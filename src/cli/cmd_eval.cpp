@@ -1,6 +1,8 @@
 // `webaccel eval`: perplexity on a text, and mean KL-divergence and top-1 agreement against an
 // unquantized reference, for GGUF files and webaccel packages alike.
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "core/error.h"
 #include "format/package.h"
 #include "models/llama_vocab.h"
+#include "quant/bert_quantizer.h"
 #include "quant/evaluate.h"
 
 namespace webaccel::cli {
@@ -18,6 +21,11 @@ namespace {
 
 struct EvalOptions {
   std::string model;
+  // Encoders (BERT folders) only: quantize in memory, then compare with the unquantized model.
+  quant::QuantizeOptions quant;
+  bool quantize = false;
+  std::string mixed;
+  std::string calibration;
   std::string reference;
   std::string text;
   size_t ctx = 256;
@@ -26,7 +34,58 @@ struct EvalOptions {
   std::string json_path;
 };
 
+// One sentence per line, or split at sentence ends when a line holds several.
+std::vector<std::string> read_sentences(const std::string& path, size_t max_sentences) {
+  std::ifstream in(path);
+  if (!in) fail(ErrorKind::kIo, path + ": cannot open");
+  std::vector<std::string> out;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), cur;
+  for (char c : text) {
+    cur += c == '\n' ? ' ' : c;
+    if ((c == '.' || c == '?' || c == '!') && cur.find_first_not_of(' ') != std::string::npos) {
+      if (cur.size() > 20) out.push_back(cur.substr(cur.find_first_not_of(' ')));
+      cur.clear();
+      if (max_sentences && out.size() == max_sentences) break;
+    }
+  }
+  if (out.empty()) fail(ErrorKind::kInput, path + ": no sentences found");
+  return out;
+}
+
+void run_eval_encoder(const EvalOptions& o) {
+  const auto sentences = read_sentences(o.text, 200);
+  BertModel reference(o.model), model(o.model);
+  ThreadPool pool(o.threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ref = quant::embed_all(reference, sentences, pool);
+  nlohmann::json j = {{"model", o.model}, {"text", o.text}, {"sentences", sentences.size()}};
+  quant::QuantizedBert q;
+  if (o.quantize) {
+    auto opts = o.quant;
+    if (!o.mixed.empty()) opts.mixed = quant::load_mixed_config(o.mixed), opts.mixed_source = o.mixed;
+    const auto calib = o.calibration.empty() ? std::vector<std::string>{} : read_sentences(o.calibration, 32);
+    q = quant::quantize_bert_in_memory(model, opts, calib, pool);
+    j["quantization"] = q.stats;
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  const auto got = quant::embed_all(model, sentences, pool);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  j["mean_cosine"] = quant::mean_cosine(ref, got);
+  j["sentences_per_second"] = static_cast<double>(sentences.size()) / s;
+  j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%s\n", j.dump(1).c_str());
+  if (!o.json_path.empty()) {
+    std::ofstream f(o.json_path, std::ios::trunc);
+    if (!(f << j.dump(1) << "\n")) fail(ErrorKind::kIo, o.json_path + ": write failed");
+  }
+}
+
 void run_eval(const EvalOptions& o) {
+  if (std::filesystem::exists(o.model + "/config.json")) {
+    run_eval_encoder(o);
+    return;
+  }
+  if (o.quantize) fail(ErrorKind::kUsage, "--bits/--mixed/--adaptive apply to encoders; quantize a llama model with `webaccel quantize`");
   std::ifstream in(o.text, std::ios::binary);
   if (!in) fail(ErrorKind::kIo, o.text + ": cannot open");
   std::stringstream ss;
@@ -63,12 +122,23 @@ void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Perplexity, KL-divergence and top-1 agreement of a llama model on a text");
   cmd->add_option("-m,--model", o->model, "GGUF file or webaccel package to evaluate")->required();
   cmd->add_option("-r,--reference", o->reference, "unquantized reference model (for KLD and top-1)");
-  cmd->add_option("--text", o->text, "evaluation text file")->required();
+  cmd->add_option("--text", o->text, "evaluation text file (for encoders: its sentences)")->required();
   cmd->add_option("--ctx", o->ctx, "window length in tokens; the second half of each window is scored")->capture_default_str();
   cmd->add_option("--max-windows", o->max_windows, "evaluate at most this many windows (0 = all)")->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "threads")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("--json", o->json_path, "also write the result JSON here");
-  cmd->callback([o] { run_eval(*o); });
+  auto* bits = cmd->add_option("--bits", o->quant.bits, "encoders: quantize in memory to 2, 3, 4 or 8 bits first")
+                   ->check(CLI::IsMember({2, 3, 4, 8}));
+  cmd->add_option("--group-size", o->quant.group, "encoders: group size 32, 64 or 128")->capture_default_str()
+      ->check(CLI::IsMember({32, 64, 128}));
+  auto* mixed = cmd->add_option("--mixed", o->mixed, "encoders: per-tensor-pattern bits config (JSON)");
+  auto* adaptive = cmd->add_flag("--adaptive", o->quant.adaptive, "encoders: allocate bits by measured sensitivity");
+  cmd->add_option("--target-bpw", o->quant.target_bpw, "encoders, adaptive: average bits per weight");
+  cmd->add_option("--calibration", o->calibration, "encoders, adaptive: calibration text (sentences)");
+  cmd->callback([o, bits, mixed, adaptive] {
+    o->quantize = bits->count() || mixed->count() || adaptive->count();
+    run_eval(*o);
+  });
 }
 
 }  // namespace webaccel::cli

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "cpu/kernels.h"
+#include "cpu/quant_blocks.h"
 
 namespace webaccel {
 namespace {
@@ -155,7 +156,8 @@ BertModel::BertModel(BertFiles files) {
   const size_t d = cfg_.n_embd;
   // Some exports prefix every tensor with "bert."; accept both.
   const std::string p = weights_->find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-  word_embd_ = reinterpret_cast<const float*>(matrix(p + "embeddings.word_embeddings.weight", cfg_.n_vocab, d).data);
+  word_embd_name_ = p + "embeddings.word_embeddings.weight";
+  word_embd_ = matrix(word_embd_name_, cfg_.n_vocab, d);
   pos_embd_ = reinterpret_cast<const float*>(matrix(p + "embeddings.position_embeddings.weight", cfg_.n_positions, d).data);
   const auto type_m = matrix(p + "embeddings.token_type_embeddings.weight", cfg_.n_token_types, d);
   type_embd0_.assign(reinterpret_cast<const float*>(type_m.data), reinterpret_cast<const float*>(type_m.data) + d);
@@ -164,6 +166,7 @@ BertModel::BertModel(BertFiles files) {
   for (size_t il = 0; il < cfg_.n_layer; ++il) {
     const std::string b = p + "encoder.layer." + std::to_string(il) + ".";
     BertLayer L;
+    L.prefix = b;
     L.wq = matrix(b + "attention.self.query.weight", d, d);
     L.bq = vector(b + "attention.self.query.bias", d);
     L.wk = matrix(b + "attention.self.key.weight", d, d);
@@ -184,6 +187,43 @@ BertModel::BertModel(BertFiles files) {
   }
 }
 
+namespace {
+const char* const kLayerMatrices[] = {"attention.self.query.weight", "attention.self.key.weight",
+                                      "attention.self.value.weight", "attention.output.dense.weight",
+                                      "intermediate.dense.weight", "output.dense.weight"};
+cpu::WeightMatrix* bert_layer_matrix(BertLayer& L, const std::string& suffix) {
+  cpu::WeightMatrix* all[] = {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_in, &L.w_out};
+  for (size_t i = 0; i < std::size(kLayerMatrices); ++i) {
+    if (suffix == kLayerMatrices[i]) return all[i];
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::vector<std::string> BertModel::matrix_names() const {
+  std::vector<std::string> names{word_embd_name_};
+  for (const auto& L : layers_) {
+    for (const char* m : kLayerMatrices) names.push_back(L.prefix + m);
+  }
+  return names;
+}
+
+const cpu::WeightMatrix& BertModel::matrix_by_name(const std::string& name) const {
+  if (name == word_embd_name_) return word_embd_;
+  for (const auto& L : layers_) {
+    if (name.starts_with(L.prefix)) {
+      if (auto* m = bert_layer_matrix(const_cast<BertLayer&>(L), name.substr(L.prefix.size()))) return *m;
+    }
+  }
+  fail(ErrorKind::kInput, "no matrix named '" + name + "' in this BERT model");
+}
+
+void BertModel::replace_matrix(const std::string& name, const cpu::WeightMatrix& m) {
+  auto& target = const_cast<cpu::WeightMatrix&>(matrix_by_name(name));
+  if (m.rows != target.rows || m.cols != target.cols) fail(ErrorKind::kInternal, "replace_matrix: shape of '" + name + "' differs");
+  target = m;
+}
+
 std::vector<float> BertModel::embed(std::string_view text, ThreadPool& pool) const {
   const auto ids = tokenizer_->encode(text, cfg_.max_seq_length);
   return embed_tokens(ids, pool);
@@ -195,22 +235,27 @@ std::vector<float> BertModel::embed_tokens(std::span<const int32_t> ids, ThreadP
   std::vector<float> x(T * d), tmp(T * d), qkv(3 * T * d), ctx(T * d), ff(T * cfg_.n_ff);  // (T, ...) row-major
   for (size_t t = 0; t < T; ++t) {
     if (ids[t] < 0 || static_cast<size_t>(ids[t]) >= cfg_.n_vocab) fail(ErrorKind::kInput, "embed: token id out of range");
-    for (size_t i = 0; i < d; ++i) tmp[t * d + i] = word_embd_[ids[t] * d + i] + pos_embd_[t * d + i] + type_embd0_[i];
+    cpu::reference::dequantize_row(word_embd_.type, word_embd_.row(static_cast<size_t>(ids[t])), tmp.data() + t * d, d);
+    for (size_t i = 0; i < d; ++i) tmp[t * d + i] += pos_embd_[t * d + i] + type_embd0_[i];
     cpu::layer_norm(tmp.data() + t * d, emb_ln_w_.data(), emb_ln_b_.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
   }
   auto add_bias = [&](float* y, const std::vector<float>& b, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; ++r) cpu::add_inplace(y + r * cols, b.data(), cols);
   };
   cpu::QuantizedActivations act;
+  // y (T, w.rows) = x (T, w.cols) . w^T, activations in the form w's kernel reads.
+  auto product = [&](const cpu::WeightMatrix& w, const float* in, float* y) {
+    act.quantize(w.type, in, T, w.cols, pool);
+    cpu::matmul(w, act, T, y, pool);
+  };
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (const auto& L : layers_) {
-    act.quantize(GgmlType::kF32, x.data(), T, d, pool);
     float* q = qkv.data();          // (T, d)
     float* k = q + T * d;           // (T, d)
     float* v = k + T * d;           // (T, d)
-    cpu::matmul(L.wq, act, T, q, pool);
-    cpu::matmul(L.wk, act, T, k, pool);
-    cpu::matmul(L.wv, act, T, v, pool);
+    product(L.wq, x.data(), q);
+    product(L.wk, x.data(), k);
+    product(L.wv, x.data(), v);
     add_bias(q, L.bq, T, d);
     add_bias(k, L.bk, T, d);
     add_bias(v, L.bv, T, d);
@@ -229,18 +274,15 @@ std::vector<float> BertModel::embed_tokens(std::span<const int32_t> ids, ThreadP
         }
       }
     });
-    act.quantize(GgmlType::kF32, ctx.data(), T, d, pool);
-    cpu::matmul(L.wo, act, T, tmp.data(), pool);
+    product(L.wo, ctx.data(), tmp.data());
     add_bias(tmp.data(), L.bo, T, d);
     cpu::add_inplace(tmp.data(), x.data(), T * d);
     for (size_t t = 0; t < T; ++t) cpu::layer_norm(tmp.data() + t * d, L.ln1_w.data(), L.ln1_b.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
 
-    act.quantize(GgmlType::kF32, x.data(), T, d, pool);
-    cpu::matmul(L.w_in, act, T, ff.data(), pool);
+    product(L.w_in, x.data(), ff.data());
     add_bias(ff.data(), L.b_in, T, cfg_.n_ff);
     cpu::gelu_erf_inplace(ff.data(), T * cfg_.n_ff);
-    act.quantize(GgmlType::kF32, ff.data(), T, cfg_.n_ff, pool);
-    cpu::matmul(L.w_out, act, T, tmp.data(), pool);
+    product(L.w_out, ff.data(), tmp.data());
     add_bias(tmp.data(), L.b_out, T, d);
     cpu::add_inplace(tmp.data(), x.data(), T * d);
     for (size_t t = 0; t < T; ++t) cpu::layer_norm(tmp.data() + t * d, L.ln2_w.data(), L.ln2_b.data(), cfg_.layer_norm_eps, x.data() + t * d, d);

@@ -29,6 +29,7 @@ struct BertConfig {
 };
 
 struct BertLayer {
+  std::string prefix;                 // "[bert.]encoder.layer.<i>."
   cpu::WeightMatrix wq, wk, wv;       // (n_embd, n_embd) each
   std::vector<float> bq, bk, bv;      // (n_embd)
   cpu::WeightMatrix wo;               // (n_embd, n_embd)
@@ -63,6 +64,12 @@ class BertModel {
   std::vector<float> embed(std::string_view text, ThreadPool& pool) const;
   std::vector<float> embed_tokens(std::span<const int32_t> ids, ThreadPool& pool) const;
 
+  // The matrices by tensor name (word embeddings included), for quantization; replace_matrix
+  // points one at other bytes of the same shape that the caller keeps alive.
+  std::vector<std::string> matrix_names() const;
+  const cpu::WeightMatrix& matrix_by_name(const std::string& name) const;
+  void replace_matrix(const std::string& name, const cpu::WeightMatrix& m);
+
  private:
   cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols);
   std::vector<float> vector(const std::string& name, size_t n) const;
@@ -70,7 +77,8 @@ class BertModel {
   BertConfig cfg_;
   std::unique_ptr<SafetensorsFile> weights_;
   std::unique_ptr<tok::WordPieceTokenizer> tokenizer_;
-  const float* word_embd_ = nullptr;      // (n_vocab, n_embd)
+  std::string word_embd_name_;
+  cpu::WeightMatrix word_embd_;           // (n_vocab, n_embd), rows dequantized on lookup
   const float* pos_embd_ = nullptr;       // (n_positions, n_embd)
   std::vector<float> type_embd0_;         // (n_embd) token type 0
   std::vector<float> emb_ln_w_, emb_ln_b_;
