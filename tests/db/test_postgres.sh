@@ -8,6 +8,9 @@ models=${WEBACCEL_MODELS_DIR:?set WEBACCEL_MODELS_DIR}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 [[ -x "$pgbin/initdb" ]] || { echo "PostgreSQL server not installed (scripts/setup installs it)" >&2; exit 1; }
 
+# initdb runs shell commands redirected to /dev/null; a regular file there (some tool renamed onto it) breaks them.
+[[ -c /dev/null ]] || { echo "/dev/null is not a character device (replaced by a file?): restore it with mknod -m 666 /dev/null c 1 3" >&2; exit 1; }
+
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
 as_db_user=()
