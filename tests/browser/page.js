@@ -90,6 +90,11 @@ const scenarios = {
     const wrongOp = await rejection(m.embed(['a sentence']));
     m.dispose();
     const badThreads = await rejection(webaccel.load(GGUF, { threads: 0 }));
+    // No browser here lacks SIMD128: the probe is made to fail so the error path runs for real.
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = () => false;
+    const noSimd = await rejection(webaccel.load(GGUF, { threads }));
+    WebAssembly.validate = validate;
     const checks = {
       missing: missing.kind === 'io' && /does-not-exist\.gguf: HTTP 404/.test(missing.message),
       truncated: truncated.kind === 'format' && /truncated\.gguf/.test(truncated.message),
@@ -97,8 +102,9 @@ const scenarios = {
       emptyPrompt: emptyPrompt.kind === 'input',
       wrongOp: wrongOp.kind === 'input',
       badThreads: badThreads.kind === 'input',
+      noSimd: noSimd.kind === 'unsupported' && /SIMD128/.test(noSimd.message),
     };
-    return { ok: Object.values(checks).every(Boolean), checks, missing, truncated, checksum, emptyPrompt, wrongOp, badThreads };
+    return { ok: Object.values(checks).every(Boolean), checks, missing, truncated, checksum, emptyPrompt, wrongOp, badThreads, noSimd };
   },
 
   // Served without COOP/COEP: asking for threads must fall back to the single-threaded build.
