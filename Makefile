@@ -1,5 +1,5 @@
 # The README's two commands: `make demo` and `make test`. Each runs scripts/setup first.
-.PHONY: setup build build-asan wasm demo test test-release test-asan fuzz bench goldens clean
+.PHONY: setup build build-asan wasm bench-browser demo test test-release test-asan fuzz bench goldens clean
 
 JOBS ?= 2
 
@@ -39,6 +39,12 @@ fuzz:
 
 bench: setup build
 	bench/run_native_bench.sh
+
+# webaccel in Chromium vs wllama and transformers.js, and vs the native CLI (docs/benchmarks.md).
+bench-browser: setup build wasm
+	scripts/setup-peers
+	[ -f models/minilm-onnx/onnx/model.onnx ] || .venv-peers/bin/python bench/export_minilm_onnx.py
+	WEBACCEL_BIN=build/release/webaccel node bench/browser/run_bench.mjs --threads 1,2
 
 goldens:
 	scripts/make-goldens
