@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/output_file.h"
 #include "core/error.h"
 #include "models/bert.h"
 
@@ -65,11 +66,7 @@ void run_embed(const EmbedOptions& o) {
   if (o.output.empty() || o.output == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
   } else {
-    const std::string tmp = o.output + ".partial";
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f || !(f << text) || !(f.flush())) fail(ErrorKind::kIo, o.output + ": write failed");
-    f.close();
-    if (std::rename(tmp.c_str(), o.output.c_str()) != 0) fail(ErrorKind::kIo, o.output + ": cannot rename from " + tmp);
+    write_output_file(o.output, text);
   }
   std::fprintf(stderr, "[webaccel] embedded %zu texts (%zu tokens) in %.3f s: %.1f sentences/s, %zu threads\n",
                texts.size(), n_tokens, s, static_cast<double>(texts.size()) / s, pool.size());

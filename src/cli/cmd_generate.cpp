@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/output_file.h"
 #include "core/error.h"
 #include "format/package.h"
 #include "models/llama.h"
@@ -50,17 +51,6 @@ std::vector<int32_t> parse_token_ids(const std::string& text) {
   return ids;
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(ErrorKind::kIo, path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) fail(ErrorKind::kIo, path + ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(ErrorKind::kIo, path + ": cannot rename from " + tmp);
-}
-
 void run_generate(const GenerateOptions& o) {
   if (o.prompt.empty() && o.token_ids.empty()) fail(ErrorKind::kInput, "the prompt is empty (give --prompt TEXT)");
   if (o.n_predict < 0) fail(ErrorKind::kUsage, "-n must be >= 0");
@@ -93,7 +83,7 @@ void run_generate(const GenerateOptions& o) {
   auto logits = session.eval(prompt);
   const double prompt_s = seconds_since(t_prompt);
   if (!o.logits_path.empty()) {
-    write_file_atomically(o.logits_path, std::string(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
+    write_output_file(o.logits_path, std::string(reinterpret_cast<const char*>(logits.data()), logits.size_bytes()));
   }
 
   std::vector<int32_t> generated;
@@ -131,7 +121,7 @@ void run_generate(const GenerateOptions& o) {
     j["prompt_tokens_per_second"] = prompt_tps;
     j["decode_tokens_per_second"] = decode_tps;
     j["threads"] = pool.size();
-    write_file_atomically(o.json_path, j.dump(1) + "\n");
+    write_output_file(o.json_path, j.dump(1) + "\n");
   }
 }
 
