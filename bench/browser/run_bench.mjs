@@ -1,19 +1,20 @@
 // Browser benchmark: webaccel vs wllama (SmolLM2) and transformers.js (MiniLM) in headless
 // Chromium, each in a fresh page, plus the native CLI on the same inputs:
-//   node bench/browser/run_bench.mjs [--threads 1,2] [--out bench/out/browser.json]
+//   node bench/browser/run_bench.mjs [--threads 1,2] [--browser chromium|firefox] [--out bench/out/browser.json]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import { serve, ROOT, BIN } from '../../tests/browser/harness.mjs';
+import { serve, ROOT, BIN, firefoxPage } from '../../tests/browser/harness.mjs';
 
 // playwright-core is installed once, for the browser tests.
 const require = createRequire(join(ROOT, 'tests', 'browser', 'package.json'));
 const { chromium } = require('playwright-core');
 const arg = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
 const threadList = arg('--threads', '1,2').split(',').map(Number);
-const outFile = arg('--out', join(ROOT, 'bench', 'out', 'browser.json'));
+const browserName = arg('--browser', 'chromium');
+const outFile = arg('--out', join(ROOT, 'bench', 'out', `browser-${browserName}.json`));
 const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic'];
 const RUNS = ['llm-webaccel', 'llm-wllama', 'embed-webaccel', 'embed-transformers', 'ttft-webaccel'];
@@ -28,7 +29,7 @@ function native(threads) {
   for (let i = 0; i < 3; ++i) {
     execFileSync(BIN, ['generate', '-m', gguf, '-p', prompt, '--no-chat', '-n', '64', '--temperature', '0', '--ignore-eos', '-q',
       '-c', '512', '-t', String(threads), '--json', json], { stdio: 'ignore' });
-    rows.push(JSON.parse(require('node:fs').readFileSync(json, 'utf8')));
+    rows.push(JSON.parse(readFileSync(json, 'utf8')));
   }
   const med = (k) => rows.map((r) => r[k]).sort((a, b) => a - b)[1];
   const sentences = Array.from({ length: 32 }, (_, i) => [
@@ -43,29 +44,40 @@ function native(threads) {
     sentencesPerSecond: Number(err.match(/([\d.]+) sentences\/s/)?.[1]) };
 }
 
-const server = await serve({ port: 18380 });
+const resultsDir = mkdtempSync(join(tmpdir(), 'webaccel-bench-results-'));
+const server = await serve({ port: 18380, resultsDir });
 const profile = mkdtempSync(join(tmpdir(), 'webaccel-bench-'));
-const browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+const browser = browserName === 'chromium'
+  ? await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: FLAGS }) : null;
 const results = { date: new Date().toISOString(), cpu: cpus()[0].model, cores: cpus().length, loadavgBefore: loadavg(),
-  chromium: execFileSync('dpkg-query', ['-W', '-f', '${Version}', 'chromium']).toString().trim(), browser: [], native: [] };
+  browserName, browserVersion: execFileSync('dpkg-query', ['-W', '-f', '${Version}', browserName === 'chromium' ? 'chromium' : 'firefox-esr']).toString().trim(),
+  browser: [], native: [] };
+
+async function measure(run, threads) {
+  const url = `${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}`;
+  if (!browser) return firefoxPage(`${url}&post=${run}-${threads}.json`, join(resultsDir, `${run}-${threads}.json`), 600_000);
+  const page = await browser.newPage();
+  await page.goto(url);
+  const r = await page.waitForFunction(() => window.__result, null, { timeout: 600_000, polling: 500 }).then((h) => h.jsonValue());
+  await page.close();
+  return r;
+}
 try {
   for (const threads of threadList) {
     results.native.push(native(threads));
     console.log(JSON.stringify(results.native.at(-1)));
     for (const run of RUNS) {
-      const page = await browser.newPage();
-      await page.goto(`${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}`);
-      const r = await page.waitForFunction(() => window.__result, null, { timeout: 600_000, polling: 500 }).then((h) => h.jsonValue());
+      const r = await measure(run, threads);
       delete r.userAgent;
       console.log(JSON.stringify(r));
       results.browser.push({ threads, ...r });
-      await page.close();
     }
   }
 } finally {
-  await browser.close();
+  await browser?.close();
   server.stop();
   rmSync(profile, { recursive: true, force: true });
+  rmSync(resultsDir, { recursive: true, force: true });
 }
 results.loadavgAfter = loadavg();
 mkdirSync(dirname(outFile), { recursive: true });

@@ -1,7 +1,9 @@
 // What both browser runners need: the native reference, test files, and `webaccel serve` processes.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync, existsSync, openSync, readSync, closeSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, openSync, readSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { nativeReference } from './native_reference.mjs';
 
@@ -61,4 +63,27 @@ export function summary(name, r) {
   if (r.error) bits.push(r.error);
   if (r.info?.variant) bits.push(`${r.info.variant}, ${r.info.threads} thread(s)`);
   return `${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(18)} ${bits.join(' | ')}`;
+}
+
+// Quiet Firefox start-up: no first-run pages, no update or telemetry traffic, no slow-script dialog.
+const FIREFOX_PREFS = {
+  'browser.shell.checkDefaultBrowser': false, 'browser.startup.homepage_override.mstone': 'ignore',
+  'datareporting.policy.dataSubmissionEnabled': false, 'toolkit.telemetry.reportingpolicy.firstRun': false,
+  'app.update.enabled': false, 'browser.aboutwelcome.enabled': false, 'dom.max_script_run_time': 0,
+};
+
+// Opens url (which must POST to /__results/NAME) in a fresh headless Firefox profile; returns the
+// parsed result, or {ok: false, error} when none arrives in time.
+export async function firefoxPage(url, resultFile, timeoutMs) {
+  const profile = mkdtempSync(join(tmpdir(), 'webaccel-firefox-'));
+  writeFileSync(join(profile, 'user.js'),
+    Object.entries(FIREFOX_PREFS).map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`).join('\n'));
+  const firefox = spawn('firefox-esr', ['--headless', '--no-remote', '--profile', profile, url], { stdio: 'ignore' });
+  const start = Date.now();
+  while (!existsSync(resultFile) && Date.now() - start < timeoutMs && firefox.exitCode === null) await sleep(250);
+  firefox.kill();
+  await sleep(500);
+  rmSync(profile, { recursive: true, force: true });
+  if (existsSync(resultFile)) return JSON.parse(readFileSync(resultFile, 'utf8'));
+  return { ok: false, error: firefox.exitCode !== null ? `firefox exited (${firefox.exitCode})` : `no result in ${timeoutMs / 1000} s` };
 }
