@@ -107,7 +107,6 @@ const BERT_REQUIRED = new Set(['config.json', 'vocab.txt']);
 async function load(msg) {
   const t0 = performance.now();
   const { url, variantUrl, threads, sha256: expected = {}, cacheName, nCtx } = msg;
-  self.Module = undefined;
   importScripts(variantUrl);
   module = await createWebaccel({
     webaccelWorkers: Math.max(0, threads - 1),
@@ -115,7 +114,6 @@ async function load(msg) {
     locateFile: (file) => new URL(file, variantUrl).href,
   });
   const isGguf = /\.gguf(\?|$)/i.test(url);
-  const files = isGguf ? [{ name: url, url, sha: expected[url] || expected.file }] : null;
   const totals = new Map();
   const report = (file) => (loaded, total, source) => {
     totals.set(file, { loaded, total, source });
@@ -126,8 +124,8 @@ async function load(msg) {
   const sources = {};
   let buffer;
   if (isGguf) {
-    const f = await fetchFile(files[0].url, files[0].sha, cacheName, report(files[0].url));
-    sources[f.sha256] = f.source;
+    const f = await fetchFile(url, expected.file, cacheName, report(url));
+    sources.model = f.source;
     buffer = toFileBuffer(url, f.bytes);
     kind = 'llama';
     model = new module.Llama(buffer, threads, nCtx);
