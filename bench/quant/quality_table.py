@@ -24,6 +24,9 @@ WEBACCEL_CONFIGS = [
     ("webaccel 4-bit (G64)", ["--bits", "4"]),
     ("webaccel 3-bit (G64)", ["--bits", "3"]),
     ("webaccel 2-bit (G64)", ["--bits", "2"]),
+    ("webaccel WK4 (super-block 192)", ["--bits", "4", "--group-size", "192"]),
+    ("webaccel WK3 (super-block 192)", ["--bits", "3", "--group-size", "192"]),
+    ("webaccel WK2 (super-block 192)", ["--bits", "2", "--group-size", "192"]),
     ("webaccel mixed (guide config)", ["--bits", "4", "--mixed", os.path.join(ROOT, "bench", "quant", "guide_mixed.json")]),
 ] + [(f"webaccel adaptive {b} bpw", ["--adaptive", "--target-bpw", str(b)]) for b in (2.5, 3.0, 3.5, 4.0, 4.5)]
 

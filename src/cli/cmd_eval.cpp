@@ -130,7 +130,7 @@ void add_eval_command(CLI::App& app) {
   auto* bits = cmd->add_option("--bits", o->quant.bits, "encoders: quantize in memory to 2, 3, 4 or 8 bits first")
                    ->check(CLI::IsMember({2, 3, 4, 8}));
   cmd->add_option("--group-size", o->quant.group, "encoders: group size 32, 64 or 128")->capture_default_str()
-      ->check(CLI::IsMember({32, 64, 128}));
+      ->check(CLI::IsMember({32, 64, 128, 192}));
   auto* mixed = cmd->add_option("--mixed", o->mixed, "encoders: per-tensor-pattern bits config (JSON)");
   auto* adaptive = cmd->add_flag("--adaptive", o->quant.adaptive, "encoders: allocate bits by measured sensitivity");
   cmd->add_option("--target-bpw", o->quant.target_bpw, "encoders, adaptive: average bits per weight");

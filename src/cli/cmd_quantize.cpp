@@ -63,8 +63,8 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("-o,--output", o->out, "output package folder (written atomically)")->required();
   cmd->add_option("--bits", o->q.bits, "bits per weight: 2, 3, 4 or 8 (default for tensors no config names)")
       ->capture_default_str()->check(CLI::IsMember({2, 3, 4, 8}));
-  cmd->add_option("--group-size", o->q.group, "weights per scale/min group: 32, 64 or 128")
-      ->capture_default_str()->check(CLI::IsMember({32, 64, 128}));
+  cmd->add_option("--group-size", o->q.group, "weights per scale/min group: 32, 64 or 128; 192 = WK super-blocks (16-weight sub-blocks, 4-bit scales; bits 2-4)")
+      ->capture_default_str()->check(CLI::IsMember({32, 64, 128, 192}));
   cmd->add_option("--mixed", o->mixed, "per-tensor-pattern bits config (JSON, the guide's shape)");
   cmd->add_flag("--adaptive", o->q.adaptive, "allocate bits by measured sensitivity");
   cmd->add_option("--target-bpw", o->q.target_bpw, "adaptive: average bits per weight over all weights");

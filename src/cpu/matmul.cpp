@@ -15,7 +15,7 @@ constexpr size_t kRowTile = 16;
 
 bool has_direct_kernel(GgmlType t) {
   return t == GgmlType::kF32 || t == GgmlType::kF16 || t == GgmlType::kQ4_0 || t == GgmlType::kQ4_1 ||
-         t == GgmlType::kQ8_0 || wq_params(t).has_value();
+         t == GgmlType::kQ8_0 || wq_params(t).has_value() || wk_bits(t).has_value();
 }
 
 }  // namespace

@@ -9,12 +9,13 @@
 #include "core/fp16.h"
 #include "cpu/quant_blocks.h"
 #include "cpu/kquants_reference.h"
+#include "cpu/wk_reference.h"
 #include "cpu/wq_reference.h"
 
 namespace webaccel::cpu {
 
 GgmlType activation_type_for(GgmlType weight_type) {
-  if (wq_params(weight_type)) return GgmlType::kQ8_1;  // the min term needs the block sums
+  if (wq_params(weight_type) || wk_bits(weight_type)) return GgmlType::kQ8_1;  // the min term needs the block sums
   switch (weight_type) {
     case GgmlType::kQ4_1: return GgmlType::kQ8_1;
     case GgmlType::kQ4_0: case GgmlType::kQ8_0: return GgmlType::kQ8_0;
@@ -65,6 +66,10 @@ void quantize_row_q8_1(const float* x, BlockQ8_1* y, size_t n) {
 void dequantize_row(GgmlType type, const void* src, float* dst, size_t n) {
   if (wq_params(type)) {
     wq_dequantize_row(type, src, dst, n);
+    return;
+  }
+  if (wk_bits(type)) {
+    wk_dequantize_row(type, src, dst, n);
     return;
   }
   switch (type) {
@@ -120,6 +125,7 @@ void dequantize_row(GgmlType type, const void* src, float* dst, size_t n) {
 
 float dot_row(GgmlType weight_type, const void* w, const void* act, size_t n) {
   if (wq_params(weight_type)) return wq_dot_row(weight_type, w, act, n);
+  if (wk_bits(weight_type)) return wk_dot_row(weight_type, w, act, n);
   const size_t nb = n / kQK;
   switch (weight_type) {
     case GgmlType::kQ4_0: {

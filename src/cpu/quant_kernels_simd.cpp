@@ -342,9 +342,89 @@ void DotRowsTokensWqBits(const uint8_t* w, size_t row_bytes, size_t n_rows, cons
   }
 }
 
+// WK super-blocks (cpu/wk_reference.h): 12 sub-blocks of 16 weights. vpdpbusd lane i sums codes
+// 4i..4i+3, so each run of 4 lanes belongs to one sub-block: scales are spread 4 lanes apiece.
+template <int kBits, size_t NT>
+WEBACCEL_VNNI void DotRowsTokenTileWk(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* const* y,
+                                      size_t n, float* out, size_t out_stride) {
+  const size_t n_pairs = n / 64, sb_bytes = 16 + 24 * kBits;
+  // Per token and chunk pair: activation scales (16 lanes) and d_a * (sum of 4 activations) per lane.
+  thread_local std::vector<float> act_side;
+  act_side.resize(NT * n_pairs * 32);
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (size_t k = 0; k < NT; ++k) {
+    for (size_t p = 0; p < n_pairs; ++p) {
+      const __m512 da = PairScale(F16(y[k][2 * p].d), F16(y[k][2 * p + 1].d));
+      const __m512i a = Pair(LoadBytes(y[k][2 * p].qs), LoadBytes(y[k][2 * p + 1].qs));
+      float* dst = &act_side[(k * n_pairs + p) * 32];
+      _mm512_storeu_ps(dst, da);
+      _mm512_storeu_ps(dst + 16, _mm512_mul_ps(da, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, a))));
+    }
+  }
+  const __m512i lane_group = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  for (size_t r = 0; r < n_rows; ++r) {
+    const uint8_t* row = w + r * row_bytes;
+    __m512 acc[NT];
+    for (size_t k = 0; k < NT; ++k) acc[k] = _mm512_setzero_ps();
+    for (size_t s = 0; s < n / kWkSuperBlock; ++s) {
+      const uint8_t* sb = row + s * sb_bytes;
+      uint16_t dh, mh;
+      std::memcpy(&dh, sb, 2);
+      std::memcpy(&mh, sb + 2, 2);
+      alignas(16) uint8_t scale_codes[16] = {};
+      std::memcpy(scale_codes, sb + 4, 12);
+      const __m512i codes = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(scale_codes)));
+      const __m512 scales = _mm512_mul_ps(_mm512_set1_ps(F16(dh)), _mm512_cvtepi32_ps(_mm512_and_si512(codes, _mm512_set1_epi32(15))));
+      const __m512 mins = _mm512_mul_ps(_mm512_set1_ps(F16(mh)), _mm512_cvtepi32_ps(_mm512_srli_epi32(codes, 4)));
+      for (size_t j = 0; j < 3; ++j) {
+        const size_t p = s * 3 + j;
+        const __m512i idx = _mm512_add_epi32(lane_group, _mm512_set1_epi32(static_cast<int>(4 * j)));
+        const __m512 wd = _mm512_permutexvar_ps(idx, scales);
+        const __m512 wm = _mm512_permutexvar_ps(idx, mins);
+        const uint8_t* c0 = sb + 16 + (2 * j) * 4 * kBits;
+        const __m512i q = Pair(UnpackWqChunk<kBits>(c0), UnpackWqChunk<kBits>(c0 + 4 * kBits));
+        for (size_t k = 0; k < NT; ++k) {
+          const __m512i a = Pair(LoadBytes(y[k][2 * p].qs), LoadBytes(y[k][2 * p + 1].qs));
+          const __m512i sum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, a);
+          const float* side = &act_side[(k * n_pairs + p) * 32];
+          acc[k] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(wd, _mm512_loadu_ps(side)), acc[k]);
+          acc[k] = _mm512_fnmadd_ps(wm, _mm512_loadu_ps(side + 16), acc[k]);
+        }
+      }
+    }
+    for (size_t k = 0; k < NT; ++k) out[k * out_stride + r] = _mm512_reduce_add_ps(acc[k]);
+  }
+}
+
+template <int kBits>
+void DotRowsTokensWkBits(const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act, size_t act_stride,
+                         size_t n_tokens, size_t n, float* out, size_t out_stride) {
+  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+    const size_t nt = std::min(kTokenTile, n_tokens - t0);
+    const BlockQ8_1* y[kTokenTile];
+    for (size_t k = 0; k < nt; ++k) y[k] = reinterpret_cast<const BlockQ8_1*>(act + (t0 + k) * act_stride);
+    float* o = out + t0 * out_stride;
+    switch (nt) {
+      case 1: DotRowsTokenTileWk<kBits, 1>(w, row_bytes, n_rows, y, n, o, out_stride); break;
+      case 2: DotRowsTokenTileWk<kBits, 2>(w, row_bytes, n_rows, y, n, o, out_stride); break;
+      case 3: DotRowsTokenTileWk<kBits, 3>(w, row_bytes, n_rows, y, n, o, out_stride); break;
+      default: DotRowsTokenTileWk<kBits, 4>(w, row_bytes, n_rows, y, n, o, out_stride); break;
+    }
+  }
+}
+
 // False when the row shape needs the reference (an odd number of 32-element chunks).
 bool DotRowsTokensWq(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act,
                      size_t act_stride, size_t n_tokens, size_t n, float* out, size_t out_stride) {
+  if (auto wk = wk_bits(type)) {
+    if (n % kWkSuperBlock != 0) return false;
+    switch (*wk) {
+      case 2: DotRowsTokensWkBits<2>(w, row_bytes, n_rows, act, act_stride, n_tokens, n, out, out_stride); return true;
+      case 3: DotRowsTokensWkBits<3>(w, row_bytes, n_rows, act, act_stride, n_tokens, n, out, out_stride); return true;
+      case 4: DotRowsTokensWkBits<4>(w, row_bytes, n_rows, act, act_stride, n_tokens, n, out, out_stride); return true;
+    }
+    return false;
+  }
   const auto p = wq_params(type);
   if (!p || n % 64 != 0) return false;
   const size_t g = static_cast<size_t>(p->group);

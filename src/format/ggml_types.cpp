@@ -11,12 +11,24 @@ std::optional<WqParams> wq_params(GgmlType type) {
 }
 
 std::optional<GgmlType> wq_type(int bits, int group) {
+  if (group == static_cast<int>(kWkSuperBlock)) return bits >= 2 && bits <= 4 ? std::optional<GgmlType>(static_cast<GgmlType>(1100 + bits)) : std::nullopt;
   const int gi = group == 32 ? 0 : group == 64 ? 1 : group == 128 ? 2 : -1;
   if (gi < 0 || (bits != 2 && bits != 3 && bits != 4 && bits != 8)) return std::nullopt;
   return static_cast<GgmlType>(1000 + 10 * bits + gi);
 }
 
+std::optional<int> wk_bits(GgmlType type) {
+  const auto id = static_cast<uint32_t>(type);
+  if (id >= 1102 && id <= 1104) return static_cast<int>(id - 1100);
+  return std::nullopt;
+}
+
 std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t type_id) {
+  if (auto wk = wk_bits(static_cast<GgmlType>(type_id))) {
+    static const char* kNames[] = {"WK2", "WK3", "WK4"};
+    // fp16 d + fp16 dmin, 12 bytes of 4-bit scale/min pairs, then 192 packed codes
+    return GgmlTypeTraits{kNames[*wk - 2], kWkSuperBlock, 4 + 12 + static_cast<size_t>(24 * *wk)};
+  }
   if (auto wq = wq_params(static_cast<GgmlType>(type_id))) {
     static const char* kNames[4][3] = {{"WQ2_G32", "WQ2_G64", "WQ2_G128"}, {"WQ3_G32", "WQ3_G64", "WQ3_G128"},
                                        {"WQ4_G32", "WQ4_G64", "WQ4_G128"}, {"WQ8_G32", "WQ8_G64", "WQ8_G128"}};

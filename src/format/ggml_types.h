@@ -27,6 +27,9 @@ enum class GgmlType : uint32_t {
   kWQ3_G32 = 1030, kWQ3_G64 = 1031, kWQ3_G128 = 1032,
   kWQ4_G32 = 1040, kWQ4_G64 = 1041, kWQ4_G128 = 1042,
   kWQ8_G32 = 1080, kWQ8_G64 = 1081, kWQ8_G128 = 1082,
+  // Super-block formats: 192 weights in 12 sub-blocks of 16, each with a 4-bit scale and a 4-bit
+  // min under two fp16 super-scales (src/cpu/wk_reference.h).
+  kWK2 = 1102, kWK3 = 1103, kWK4 = 1104,
 };
 
 // Bits and group size of a webaccel format; nullopt for every other type.
@@ -35,7 +38,11 @@ struct WqParams {
   int group;
 };
 std::optional<WqParams> wq_params(GgmlType type);
-std::optional<GgmlType> wq_type(int bits, int group);
+// 192 weights (3 x 64) per WK super-block: divides the widths of SmolLM2 (576, 1536) and
+// MiniLM (384, 1536), which 256 does not.
+constexpr size_t kWkSuperBlock = 192;
+std::optional<GgmlType> wq_type(int bits, int group);  // group 192: the WK super-block formats
+std::optional<int> wk_bits(GgmlType type);  // 2, 3 or 4 for the WK formats
 
 struct GgmlTypeTraits {
   std::string_view name;

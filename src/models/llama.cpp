@@ -28,7 +28,7 @@ bool matmul_supported(GgmlType t) {
     case GgmlType::kQ6_K:
       return true;
     default:
-      return wq_params(t).has_value();
+      return wq_params(t).has_value() || wk_bits(t).has_value();
   }
 }
 

@@ -20,6 +20,7 @@ std::vector<GgmlType> candidate_formats(size_t cols) {
     for (int group : {128, 64, 32}) {
       if (cols % static_cast<size_t>(group) == 0) out.push_back(*wq_type(bits, group));
     }
+    if (bits <= 4 && cols % kWkSuperBlock == 0) out.push_back(*wq_type(bits, static_cast<int>(kWkSuperBlock)));
   }
   std::stable_sort(out.begin(), out.end(), [](GgmlType a, GgmlType b) { return wq_bits_per_weight(a) < wq_bits_per_weight(b); });
   return out;

@@ -44,6 +44,10 @@ std::vector<uint8_t> random_weight_row(GgmlType type, size_t n, uint32_t seed) {
       const uint16_t d = float_to_half(scale(rng)), m = float_to_half(-scale(rng) * 8);
       std::memcpy(blk, &d, 2);
       if (type == GgmlType::kQ4_1 || wq_params(type)) std::memcpy(blk + 2, &m, 2);
+      if (wk_bits(type)) {  // super-scales: d and dmin both positive
+        const uint16_t dmin = float_to_half(scale(rng) / 4);
+        std::memcpy(blk + 2, &dmin, 2);
+      }
     }
   }
   return bytes;
@@ -56,7 +60,7 @@ class DotRowsTest : public ::testing::TestWithParam<GgmlType> {};
 TEST_P(DotRowsTest, MatchesReferenceOnOddRowCounts) {
   const GgmlType type = GetParam();
   const auto traits = *ggml_type_traits(static_cast<uint32_t>(type));
-  for (size_t n : {32u, 96u, 160u, 384u, 576u, 640u, 1568u}) {
+  for (size_t n : {32u, 96u, 160u, 384u, 576u, 640u, 768u, 1568u, 1536u}) {
     if (n % traits.block_elems != 0) continue;
     for (size_t rows : {1u, 3u, 7u, 17u}) {
       const size_t row_bytes = n / traits.block_elems * traits.block_bytes;
@@ -83,7 +87,7 @@ TEST_P(DotRowsTest, MatchesReferenceOnOddRowCounts) {
 TEST_P(DotRowsTest, TokenTiledMatchesReference) {
   const GgmlType type = GetParam();
   const auto traits = *ggml_type_traits(static_cast<uint32_t>(type));
-  for (size_t n : {64u, 160u, 384u, 576u, 640u, 1568u}) {
+  for (size_t n : {64u, 160u, 384u, 576u, 640u, 768u, 1568u}) {
     if (n % traits.block_elems != 0) continue;
     for (size_t n_tokens : {2u, 5u, 9u}) {
       const size_t rows = 7, row_bytes = n / traits.block_elems * traits.block_bytes;
@@ -115,7 +119,8 @@ TEST_P(DotRowsTest, TokenTiledMatchesReference) {
 INSTANTIATE_TEST_SUITE_P(AllFormats, DotRowsTest,
                          ::testing::Values(GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ8_0, GgmlType::kF32, GgmlType::kF16,
                                            GgmlType::kWQ2_G32, GgmlType::kWQ2_G128, GgmlType::kWQ3_G32,
-                                           GgmlType::kWQ3_G64, GgmlType::kWQ4_G64, GgmlType::kWQ8_G128),
+                                           GgmlType::kWQ3_G64, GgmlType::kWQ4_G64, GgmlType::kWQ8_G128,
+                                           GgmlType::kWK2, GgmlType::kWK3, GgmlType::kWK4),
                          [](const auto& info) { return std::string(ggml_type_name(info.param)); });
 
 constexpr float kTol = 2e-6f;  // relative; float accumulation order differs from the double-precision reference

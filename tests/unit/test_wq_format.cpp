@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "cpu/wk_reference.h"
 #include "cpu/wq_reference.h"
 #include "quant/wq_quantize.h"
 
@@ -41,6 +42,31 @@ TEST(WqFormat, BitsPerWeightIsExact) {
   EXPECT_DOUBLE_EQ(quant::wq_bits_per_weight(GgmlType::kWQ4_G32), 5.0);
   EXPECT_DOUBLE_EQ(quant::wq_bits_per_weight(GgmlType::kWQ8_G128), 8.25);
   EXPECT_EQ(quant::wq_row_bytes(GgmlType::kWQ3_G128, 256), 2u * (4 + 48));
+  // WK: 192 weights = 2 fp16 super-scales + 12 scale/min bytes + codes
+  EXPECT_DOUBLE_EQ(quant::wq_bits_per_weight(GgmlType::kWK2), 8.0 * (4 + 12 + 48) / 192);
+  EXPECT_DOUBLE_EQ(quant::wq_bits_per_weight(GgmlType::kWK4), 8.0 * (4 + 12 + 96) / 192);
+}
+
+TEST(WkQuantize, RoundTripErrorShrinksWithBits) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist(0.0f, 0.02f);
+  const size_t n = 576;
+  std::vector<float> x(n);
+  for (auto& v : x) v = dist(rng);
+  double prev = 1e9;
+  for (int bits : {2, 3, 4}) {
+    const GgmlType type = *wq_type(bits, 192);
+    std::vector<uint8_t> packed(quant::wq_row_bytes(type, n));
+    quant::quantize_row_wq(type, x.data(), nullptr, packed.data(), n);
+    std::vector<float> back(n);
+    cpu::reference::wk_dequantize_row(type, packed.data(), back.data(), n);
+    double se = 0;
+    for (size_t i = 0; i < n; ++i) se += (back[i] - x[i]) * (back[i] - x[i]);
+    const double rmse = std::sqrt(se / n);
+    EXPECT_LT(rmse, prev) << bits << " bits";
+    EXPECT_LT(rmse, 0.02 * std::pow(0.6, bits - 1)) << bits << " bits";  // well below the data's spread
+    prev = rmse;
+  }
 }
 
 TEST(WqQuantize, ErrorShrinksWithBitsAndStaysWithinHalfAStep) {
