@@ -9,7 +9,12 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 [[ -x "$pgbin/initdb" ]] || { echo "PostgreSQL server not installed (scripts/setup installs it)" >&2; exit 1; }
 
 # initdb runs shell commands redirected to /dev/null; a regular file there (some tool renamed onto it) breaks them.
-[[ -c /dev/null ]] || { echo "/dev/null is not a character device (replaced by a file?): restore it with mknod -m 666 /dev/null c 1 3" >&2; exit 1; }
+if [[ ! -c /dev/null ]]; then
+  # Not this test's doing; as root (CI) put the device back so the server can start, and say so.
+  echo "warning: /dev/null was a regular file (something renamed onto it); restoring the device" >&2
+  [[ $(id -u) == 0 ]] && rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+  [[ -c /dev/null ]] || { echo "/dev/null is not a character device: restore it with mknod -m 666 /dev/null c 1 3" >&2; exit 1; }
+fi
 
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
