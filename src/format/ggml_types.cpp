@@ -44,6 +44,9 @@ std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t type_id) {
     case GgmlType::kQ4_0: return GgmlTypeTraits{"Q4_0", kQK, sizeof(BlockQ4_0)};
     case GgmlType::kQ4_1: return GgmlTypeTraits{"Q4_1", kQK, sizeof(BlockQ4_1)};
     case GgmlType::kQ8_0: return GgmlTypeTraits{"Q8_0", kQK, sizeof(BlockQ8_0)};
+    case GgmlType::kQ5_0: return GgmlTypeTraits{"Q5_0", kQK, 22};   // fp16 d, 32 high bits, 16 nibble bytes
+    case GgmlType::kQ5_1: return GgmlTypeTraits{"Q5_1", kQK, 24};   // fp16 d, fp16 m, 32 high bits, 16 bytes
+    case GgmlType::kIQ4_NL: return GgmlTypeTraits{"IQ4_NL", kQK, 18};  // fp16 d, 16 bytes of table indices
     case GgmlType::kQ8_1: return GgmlTypeTraits{"Q8_1", kQK, sizeof(BlockQ8_1)};
     case GgmlType::kQ2_K: return GgmlTypeTraits{"Q2_K", kQK_K, 84};
     case GgmlType::kQ3_K: return GgmlTypeTraits{"Q3_K", kQK_K, 110};

@@ -13,6 +13,8 @@ enum class GgmlType : uint32_t {
   kF16 = 1,
   kQ4_0 = 2,
   kQ4_1 = 3,
+  kQ5_0 = 6,
+  kQ5_1 = 7,
   kQ8_0 = 8,
   kQ8_1 = 9,
   kQ2_K = 10,
@@ -20,6 +22,7 @@ enum class GgmlType : uint32_t {
   kQ4_K = 12,
   kQ5_K = 13,
   kQ6_K = 14,
+  kIQ4_NL = 20,
   kBF16 = 30,
   // webaccel's own group-wise formats (not GGUF ids): 1000 + 10 * bits + group index
   // (0: 32, 1: 64, 2: 128), laid out as described in src/quant/wq_format.h.

@@ -25,7 +25,7 @@ bool matmul_supported(GgmlType t) {
   switch (t) {
     case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16: case GgmlType::kQ4_0: case GgmlType::kQ4_1:
     case GgmlType::kQ8_0: case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
-    case GgmlType::kQ6_K:
+    case GgmlType::kQ6_K: case GgmlType::kQ5_0: case GgmlType::kQ5_1: case GgmlType::kIQ4_NL:
       return true;
     default:
       return wq_params(t).has_value() || wk_bits(t).has_value();
