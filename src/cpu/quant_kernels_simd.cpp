@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/fp16.h"
@@ -199,6 +200,26 @@ WEBACCEL_VNNI void DotRowsQ8_0(const uint8_t* w, size_t row_bytes, size_t n_rows
 // min term m*s folds into the same accumulator (lane sum of 8 copies of s/8 is s, exactly).
 constexpr size_t kTokenTile = 4;
 
+// Splits the tokens into tiles of up to kTokenTile and calls tile(NT, activation rows, out) with
+// NT as a compile-time constant, so each kernel's token loop unrolls.
+template <class TileFn>
+HWY_INLINE void ForEachTokenTile(const uint8_t* act, size_t act_stride, size_t n_tokens, float* out, size_t out_stride,
+                                 TileFn tile) {
+  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+    const size_t nt = std::min(kTokenTile, n_tokens - t0);
+    const BlockQ8_1* y[kTokenTile];
+    for (size_t k = 0; k < nt; ++k) y[k] = reinterpret_cast<const BlockQ8_1*>(act + (t0 + k) * act_stride);
+    float* o = out + t0 * out_stride;
+    switch (nt) {
+      case 1: tile(std::integral_constant<size_t, 1>{}, y, o); break;
+      case 2: tile(std::integral_constant<size_t, 2>{}, y, o); break;
+      case 3: tile(std::integral_constant<size_t, 3>{}, y, o); break;
+      default: tile(std::integral_constant<size_t, 4>{}, y, o); break;
+    }
+  }
+}
+
+
 // One tile of NT tokens (NT is a template argument so the token loop unrolls).
 template <size_t NT>
 WEBACCEL_VNNI void DotRowsTokenTileQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ8_1* const* y,
@@ -242,18 +263,9 @@ WEBACCEL_VNNI void DotRowsTokenTileQ4_1(const uint8_t* w, size_t row_bytes, size
 
 void DotRowsTokensQ4_1(const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act, size_t act_stride,
                        size_t n_tokens, size_t nb, float* out, size_t out_stride) {
-  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-    const size_t nt = std::min(kTokenTile, n_tokens - t0);
-    const BlockQ8_1* y[kTokenTile];
-    for (size_t k = 0; k < nt; ++k) y[k] = reinterpret_cast<const BlockQ8_1*>(act + (t0 + k) * act_stride);
-    float* o = out + t0 * out_stride;
-    switch (nt) {
-      case 1: DotRowsTokenTileQ4_1<1>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
-      case 2: DotRowsTokenTileQ4_1<2>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
-      case 3: DotRowsTokenTileQ4_1<3>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
-      default: DotRowsTokenTileQ4_1<4>(w, row_bytes, n_rows, y, nb, o, out_stride); break;
-    }
-  }
+  ForEachTokenTile(act, act_stride, n_tokens, out, out_stride, [&](auto nt, const BlockQ8_1* const* y, float* o) {
+    DotRowsTokenTileQ4_1<decltype(nt)::value>(w, row_bytes, n_rows, y, nb, o, out_stride);
+  });
 }
 #define WEBACCEL_HAVE_TOKEN_TILED_Q4_1 1
 
@@ -328,18 +340,9 @@ WEBACCEL_VNNI void DotRowsTokenTileWq(const uint8_t* w, size_t row_bytes, size_t
 template <int kBits>
 void DotRowsTokensWqBits(const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act, size_t act_stride,
                          size_t n_tokens, size_t n, size_t group, float* out, size_t out_stride) {
-  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-    const size_t nt = std::min(kTokenTile, n_tokens - t0);
-    const BlockQ8_1* y[kTokenTile];
-    for (size_t k = 0; k < nt; ++k) y[k] = reinterpret_cast<const BlockQ8_1*>(act + (t0 + k) * act_stride);
-    float* o = out + t0 * out_stride;
-    switch (nt) {
-      case 1: DotRowsTokenTileWq<kBits, 1>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
-      case 2: DotRowsTokenTileWq<kBits, 2>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
-      case 3: DotRowsTokenTileWq<kBits, 3>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
-      default: DotRowsTokenTileWq<kBits, 4>(w, row_bytes, n_rows, y, n, group, o, out_stride); break;
-    }
-  }
+  ForEachTokenTile(act, act_stride, n_tokens, out, out_stride, [&](auto nt, const BlockQ8_1* const* y, float* o) {
+    DotRowsTokenTileWq<kBits, decltype(nt)::value>(w, row_bytes, n_rows, y, n, group, o, out_stride);
+  });
 }
 
 // WK super-blocks (cpu/wk_reference.h): 12 sub-blocks of 16 weights. vpdpbusd lane i sums codes
@@ -399,18 +402,9 @@ WEBACCEL_VNNI void DotRowsTokenTileWk(const uint8_t* w, size_t row_bytes, size_t
 template <int kBits>
 void DotRowsTokensWkBits(const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act, size_t act_stride,
                          size_t n_tokens, size_t n, float* out, size_t out_stride) {
-  for (size_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
-    const size_t nt = std::min(kTokenTile, n_tokens - t0);
-    const BlockQ8_1* y[kTokenTile];
-    for (size_t k = 0; k < nt; ++k) y[k] = reinterpret_cast<const BlockQ8_1*>(act + (t0 + k) * act_stride);
-    float* o = out + t0 * out_stride;
-    switch (nt) {
-      case 1: DotRowsTokenTileWk<kBits, 1>(w, row_bytes, n_rows, y, n, o, out_stride); break;
-      case 2: DotRowsTokenTileWk<kBits, 2>(w, row_bytes, n_rows, y, n, o, out_stride); break;
-      case 3: DotRowsTokenTileWk<kBits, 3>(w, row_bytes, n_rows, y, n, o, out_stride); break;
-      default: DotRowsTokenTileWk<kBits, 4>(w, row_bytes, n_rows, y, n, o, out_stride); break;
-    }
-  }
+  ForEachTokenTile(act, act_stride, n_tokens, out, out_stride, [&](auto nt, const BlockQ8_1* const* y, float* o) {
+    DotRowsTokenTileWk<kBits, decltype(nt)::value>(w, row_bytes, n_rows, y, n, o, out_stride);
+  });
 }
 
 // False when the row shape needs the reference (an odd number of 32-element chunks).
