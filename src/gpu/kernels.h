@@ -1,0 +1,79 @@
+// The WGSL kernel library behind one C++ API: each op picks its pipeline (family file + override
+// constants), fills its uniform params and records a dispatch on a gpu::Device. Shapes are
+// row-major f32 unless stated; "tokens" is the number of rows being processed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cpu/matmul.h"
+#include "gpu/device.h"
+
+namespace webaccel::gpu {
+
+// A weight matrix resident on the GPU in the layout its matmul family reads (gpu/weight_layout.h).
+// Byte counts equal the CPU format's (codes + scales), so effective bits per weight are unchanged.
+struct GpuMatrix {
+  GgmlType type = GgmlType::kF32;  // the format as loaded (Q4_1 and Q8_0 are read as WQ4/WQ8 groups)
+  uint32_t rows = 0;               // output features
+  uint32_t cols = 0;               // input features
+  Buffer codes;                    // packed codes, or the f32/f16 values
+  Buffer scales;                   // per-group (d, m) or super-block scales; empty for f32/f16
+  uint64_t weight_bytes = 0;       // codes + scales bytes read by one full product
+};
+
+class Kernels {
+ public:
+  explicit Kernels(Device& device) : device_(device) {}
+  Device& device() { return device_; }
+
+  // Uploads a CPU matrix (any format the engine reads); formats without a GPU kernel are
+  // converted to f16 on upload. A matrix whose codes exceed max_storage_buffer_binding_size is
+  // split into row ranges at dispatch time; one that cannot be split fails naming `name`.
+  GpuMatrix upload(const cpu::WeightMatrix& m, const std::string& name);
+  Buffer upload_f32(const float* data, size_t n, const std::string& name);
+
+  // y(tokens, w.rows) = x(tokens, w.cols) · wᵀ (+ bias(w.rows)) ; accumulate: y += instead of y =.
+  void matmul(const GpuMatrix& w, BufferView x, BufferView y, uint32_t tokens, const BufferView* bias = nullptr,
+              bool accumulate = false);
+  // out(tokens, table.cols) = rows ids[t] of the table, dequantized; ids are u32.
+  void embed_rows(const GpuMatrix& table, BufferView ids, BufferView out, uint32_t tokens);
+  void rms_norm(BufferView x, BufferView weight, BufferView y, uint32_t tokens, uint32_t dim, float eps);
+  void layer_norm(BufferView x, BufferView gamma, BufferView beta, BufferView y, uint32_t tokens, uint32_t dim,
+                  float eps);
+  // In place on x(tokens, n_heads, head_dim) (row stride n_heads * head_dim): llama.cpp's "norm"
+  // rotation of adjacent pairs over the first n_rot dims, positions pos0 + t.
+  void rope(BufferView x, uint32_t tokens, uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, uint32_t pos0,
+            float theta);
+  // k, v (tokens, kv_dim) into the caches (n_ctx, kv_dim) at rows pos0 ..
+  void kv_append(BufferView k, BufferView v, BufferView k_cache, BufferView v_cache, uint32_t tokens, uint32_t kv_dim,
+                 uint32_t pos0);
+  // out(tokens, n_head * head_dim) = softmax(q kᵀ * scale) v over cache rows [0, pos0 + t] (causal)
+  // or [0, n_kv) (not causal); flash-style: no score matrix, online softmax over key tiles.
+  void attention(BufferView q, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t tokens,
+                 uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t pos0, uint32_t n_kv, bool causal,
+                 float scale);
+  void silu_mul(BufferView gate, BufferView up, BufferView out, uint32_t n);  // out = silu(gate) * up
+  void gelu(BufferView x, uint32_t n);                                          // in place, erf form
+  void add(BufferView x, BufferView y, uint32_t n);                             // x += y
+  void softmax_rows(BufferView x, uint32_t rows, uint32_t cols);                // in place
+  void mean_pool(BufferView x, BufferView out, uint32_t tokens, uint32_t dim);  // out(dim) = mean over tokens
+  void l2_normalize(BufferView x, uint32_t dim);                                // in place
+
+  // Precompilation: while collecting, ops record the pipelines they would use and dispatch nothing.
+  void begin_collect() { collecting_ = true; collected_.clear(); }
+  std::vector<PipelineDesc> end_collect() { collecting_ = false; return std::move(collected_); }
+
+ private:
+  // The pipeline for a family and constants: compiled on first use (lazy) unless precompiled.
+  Pipeline get(const std::string& family, std::vector<std::pair<std::string, double>> constants);
+  void run(Pipeline p, std::span<const uint8_t> params, std::span<const BufferView> buffers, uint32_t gx,
+           uint32_t gy = 1, uint32_t gz = 1);
+
+  Device& device_;
+  bool collecting_ = false;
+  std::vector<PipelineDesc> collected_;
+};
+
+}  // namespace webaccel::gpu
