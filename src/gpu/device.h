@@ -22,6 +22,7 @@ struct DeviceInfo {
   std::string implementation;  // "wgpu-native 25.0.2.1", "Dawn (Chromium 156)", ...
   std::string adapter;         // adapter name / driver as reported
   std::string backend;         // "Vulkan", ...
+  std::string adapter_type;    // "discrete GPU", "integrated GPU", "cpu" (software: lavapipe, SwiftShader), "unknown"
   uint64_t max_storage_buffer_binding_size = 0;
   uint64_t max_buffer_size = 0;
   uint32_t max_compute_workgroups_per_dimension = 0;
@@ -99,6 +100,9 @@ class Device {
   virtual void finish() = 0;
 
   virtual bool lost() const = 0;
+  // Destroys the device (wgpuDeviceDestroy / GPUDevice.destroy()): from here on it is lost, as
+  // when a driver resets; tests of the CPU fallback use it.
+  virtual void destroy() = 0;
 };
 
 // The native WebGPU device (wgpu-native), or nullptr with `why` filled when WebGPU is absent

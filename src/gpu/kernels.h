@@ -64,6 +64,7 @@ class Kernels {
   // Precompilation: while collecting, ops record the pipelines they would use and dispatch nothing.
   void begin_collect() { collecting_ = true; collected_.clear(); }
   std::vector<PipelineDesc> end_collect() { collecting_ = false; return std::move(collected_); }
+  bool collecting() const { return collecting_; }
 
  private:
   // The pipeline for a family and constants: compiled on first use (lazy) unless precompiled.
