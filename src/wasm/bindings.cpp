@@ -12,42 +12,12 @@
 
 #include "core/error.h"
 #include "wasm/engine.h"
+#include "wasm/guarded.h"
 
 namespace webaccel::wasm {
 namespace {
 
 using emscripten::val;
-
-const char* kind_name(ErrorKind kind) {
-  switch (kind) {
-    case ErrorKind::kUsage: case ErrorKind::kInput: return "input";
-    case ErrorKind::kIo: return "io";
-    case ErrorKind::kFormat: return "format";
-    case ErrorKind::kInternal: return "internal";
-  }
-  return "internal";
-}
-
-// Runs f; a C++ exception becomes a thrown JS Error after every C++ local has been destroyed.
-template <typename F>
-auto guarded(F&& f) -> decltype(f()) {
-  std::string message, kind;
-  try {
-    return f();
-  } catch (const Error& e) {
-    message = e.what();
-    kind = kind_name(e.kind());
-  } catch (const std::bad_alloc&) {
-    message = "out of memory (the wasm heap is limited to 4 GiB, and by the browser)";
-    kind = "io";
-  } catch (const std::exception& e) {
-    message = e.what();
-    kind = "internal";
-  }
-  val error = val::global("Error").new_(message);
-  error.set("kind", kind);
-  error.throw_();
-}
 
 // One model file's bytes, written by JS straight into wasm memory (no second copy) before a model takes them.
 class FileBuffer {
