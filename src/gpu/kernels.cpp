@@ -1,0 +1,183 @@
+// The non-matmul ops of the kernel library (matmul, upload and embed_rows: kernels_matmul.cpp):
+// each fills its family's uniform params (structs below mirror the WGSL `Params`) and dispatches.
+#include <cmath>
+#include <cstdio>
+
+#include "gpu/kernel_sources.h"
+#include "gpu/kernels.h"
+
+namespace webaccel::gpu {
+namespace {
+
+constexpr uint32_t kElementwiseWg = 256;   // threads per workgroup of the one-thread-per-element ops
+constexpr uint32_t kRowWg = 256;           // threads per row of norm / softmax / l2 normalize
+constexpr uint32_t kAttentionWg = 64;      // attention.wgsl: keys per tile
+constexpr uint32_t kAttentionMaxHeadDim = 256;
+constexpr uint32_t kMaxGroupsX = 65535;    // WebGPU's guaranteed maxComputeWorkgroupsPerDimension
+
+struct Grid {
+  uint32_t x, y;
+};
+
+// `groups` workgroups as rows of at most 65535 (shaders index (wid.y * groups.x + wid.x)).
+Grid grid_for(uint64_t groups) {
+  if (groups <= kMaxGroupsX) return {static_cast<uint32_t>(groups), 1};
+  return {kMaxGroupsX, static_cast<uint32_t>((groups + kMaxGroupsX - 1) / kMaxGroupsX)};
+}
+
+uint64_t groups_for(uint64_t n, uint32_t wg) { return (n + wg - 1) / wg; }
+
+std::string constant_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+struct ElementwiseParams {
+  uint32_t n;
+};
+struct NormParams {
+  uint32_t tokens, dim;
+  float eps;
+  uint32_t pad = 0;
+};
+struct RowsParams {
+  uint32_t rows, cols;
+};
+struct RopeParams {
+  uint32_t tokens, n_heads, head_dim, n_rot, pos0;
+  float theta_scale;
+};
+struct AttentionParams {
+  uint32_t tokens, n_head, n_head_kv, head_dim, pos0, n_kv, causal;
+  float scale;
+};
+struct PoolParams {
+  uint32_t tokens, dim;
+};
+
+}  // namespace
+
+Pipeline Kernels::get(const std::string& family, std::vector<std::pair<std::string, double>> constants) {
+  std::string key = family;
+  for (const auto& [name, value] : constants) key += ":" + name + "=" + constant_text(value);
+  // A cached key needs no source: the device looks pipelines up by key first.
+  if (!collecting_ && device_.has_pipeline(key)) return device_.pipeline(PipelineDesc{key, {}, "main", {}});
+  const std::string_view source = kernel_source(family);
+  if (source.empty()) fail(ErrorKind::kInternal, "gpu: no WGSL kernel family '" + family + "' (src/gpu/wgsl/)");
+  PipelineDesc desc{key, std::string(source), "main", std::move(constants)};
+  if (collecting_) {
+    for (const auto& d : collected_) {
+      if (d.key == desc.key) return {};
+    }
+    collected_.push_back(std::move(desc));
+    return {};
+  }
+  return device_.pipeline(desc);
+}
+
+void Kernels::run(Pipeline p, std::span<const uint8_t> params, std::span<const BufferView> buffers, uint32_t gx,
+                  uint32_t gy, uint32_t gz) {
+  if (collecting_) return;
+  device_.dispatch(p, params, buffers, gx, gy, gz);
+}
+
+void Kernels::rms_norm(BufferView x, BufferView weight, BufferView y, uint32_t tokens, uint32_t dim, float eps) {
+  const Pipeline p = get("norm", {{"wg", kRowWg}, {"layer_norm", 0}});
+  const NormParams params{tokens, dim, eps};
+  const BufferView bind[] = {x, weight, weight, y};  // weight stands in for the unused beta
+  run(p, as_params(params), bind, tokens);
+}
+
+void Kernels::layer_norm(BufferView x, BufferView gamma, BufferView beta, BufferView y, uint32_t tokens, uint32_t dim,
+                         float eps) {
+  const Pipeline p = get("norm", {{"wg", kRowWg}, {"layer_norm", 1}});
+  const NormParams params{tokens, dim, eps};
+  const BufferView bind[] = {x, gamma, beta, y};
+  run(p, as_params(params), bind, tokens);
+}
+
+void Kernels::rope(BufferView x, uint32_t tokens, uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, uint32_t pos0,
+                   float theta) {
+  if (n_rot == 0 || n_rot % 2 != 0 || n_rot > head_dim) {
+    fail(ErrorKind::kInternal, "gpu rope: n_rot " + std::to_string(n_rot) + " is not even and <= head_dim");
+  }
+  const Pipeline p = get("rope", {{"wg", kElementwiseWg}});
+  // The same expression as the CPU path (llama.cpp's theta_scale), so angles agree bit for bit.
+  const RopeParams params{tokens, n_heads, head_dim, n_rot, pos0, std::pow(theta, -2.0f / static_cast<float>(n_rot))};
+  const BufferView bind[] = {x};
+  const Grid g = grid_for(groups_for(uint64_t{tokens} * n_heads * (n_rot / 2), kElementwiseWg));
+  run(p, as_params(params), bind, g.x, g.y);
+}
+
+void Kernels::kv_append(BufferView k, BufferView v, BufferView k_cache, BufferView v_cache, uint32_t tokens,
+                        uint32_t kv_dim, uint32_t pos0) {
+  if (collecting_) return;
+  // Rows are contiguous on both sides: a buffer copy, no kernel.
+  const uint64_t bytes = uint64_t{tokens} * kv_dim * sizeof(float);
+  const uint64_t at = uint64_t{pos0} * kv_dim * sizeof(float);
+  device_.copy(k.buffer, k.offset, k_cache.buffer, k_cache.offset + at, bytes);
+  device_.copy(v.buffer, v.offset, v_cache.buffer, v_cache.offset + at, bytes);
+}
+
+void Kernels::attention(BufferView q, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t tokens,
+                        uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t pos0, uint32_t n_kv,
+                        bool causal, float scale) {
+  if (head_dim > kAttentionMaxHeadDim || n_head_kv == 0 || n_head % n_head_kv != 0) {
+    fail(ErrorKind::kInternal, "gpu attention: head_dim " + std::to_string(head_dim) + " (max 256), n_head " +
+                                   std::to_string(n_head) + " / n_head_kv " + std::to_string(n_head_kv) +
+                                   " not supported");
+  }
+  const Pipeline p = get("attention", {});
+  const AttentionParams params{tokens, n_head, n_head_kv, head_dim, pos0, n_kv, causal ? 1u : 0u, scale};
+  const BufferView bind[] = {q, k_cache, v_cache, out};
+  static_assert(kAttentionWg == 64, "attention.wgsl's wg");
+  run(p, as_params(params), bind, n_head, tokens);
+}
+
+void Kernels::silu_mul(BufferView gate, BufferView up, BufferView out, uint32_t n) {
+  const Pipeline p = get("silu_mul", {{"wg", kElementwiseWg}});
+  const ElementwiseParams params{n};
+  const BufferView bind[] = {gate, up, out};
+  const Grid g = grid_for(groups_for(n, kElementwiseWg));
+  run(p, as_params(params), bind, g.x, g.y);
+}
+
+void Kernels::gelu(BufferView x, uint32_t n) {
+  const Pipeline p = get("gelu", {{"wg", kElementwiseWg}});
+  const ElementwiseParams params{n};
+  const BufferView bind[] = {x};
+  const Grid g = grid_for(groups_for(n, kElementwiseWg));
+  run(p, as_params(params), bind, g.x, g.y);
+}
+
+void Kernels::add(BufferView x, BufferView y, uint32_t n) {
+  const Pipeline p = get("add", {{"wg", kElementwiseWg}});
+  const ElementwiseParams params{n};
+  const BufferView bind[] = {x, y};
+  const Grid g = grid_for(groups_for(n, kElementwiseWg));
+  run(p, as_params(params), bind, g.x, g.y);
+}
+
+void Kernels::softmax_rows(BufferView x, uint32_t rows, uint32_t cols) {
+  const Pipeline p = get("rows", {{"wg", kRowWg}, {"op", 0}});
+  const RowsParams params{rows, cols};
+  const BufferView bind[] = {x};
+  run(p, as_params(params), bind, rows);
+}
+
+void Kernels::mean_pool(BufferView x, BufferView out, uint32_t tokens, uint32_t dim) {
+  const Pipeline p = get("mean_pool", {{"wg", 64}});
+  const PoolParams params{tokens, dim};
+  const BufferView bind[] = {x, out};
+  run(p, as_params(params), bind, static_cast<uint32_t>(groups_for(dim, 64)));
+}
+
+void Kernels::l2_normalize(BufferView x, uint32_t dim) {
+  const Pipeline p = get("rows", {{"wg", kRowWg}, {"op", 1}});
+  const RowsParams params{1, dim};
+  const BufferView bind[] = {x};
+  run(p, as_params(params), bind, 1);
+}
+
+}  // namespace webaccel::gpu

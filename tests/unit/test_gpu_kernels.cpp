@@ -1,0 +1,432 @@
+// Every non-matmul GPU op against the CPU scalar reference (cpu/reference_ops) or, where the CPU
+// has no standalone op (rope, attention), a double-precision loop written here; random non-zero
+// inputs of odd sizes. Runs on whatever native WebGPU adapter is present (lavapipe in CTest) and
+// skips, saying why, where there is none. Device-level tests (loss, absence, limits) come first.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cpu/reference_ops.h"
+#include "gpu/device.h"
+#include "gpu/kernels.h"
+
+namespace webaccel::gpu {
+namespace {
+
+std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) {
+    x = dist(rng);
+    if (x == 0.0f) x = 0.5f;  // never zero
+  }
+  return v;
+}
+
+// Largest |got - want| / (abs_tol + rel_tol * |want|); <= 1 passes.
+double worst_ratio(const std::vector<float>& got, const std::vector<float>& want, double abs_tol, double rel_tol) {
+  double worst = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    worst = std::max(worst, std::abs(double(got[i]) - want[i]) / (abs_tol + rel_tol * std::abs(double(want[i]))));
+  }
+  return worst;
+}
+
+class GpuKernels : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    device_ = open_native_device(&why_).release();
+    if (device_) std::printf("[gpu] %s on %s (%s)\n", device_->info().implementation.c_str(),
+                             device_->info().adapter.c_str(), device_->info().backend.c_str());
+  }
+  static void TearDownTestSuite() {
+    delete device_;
+    device_ = nullptr;
+  }
+  void SetUp() override {
+    if (!device_) GTEST_SKIP() << "WebGPU absent: " << why_;
+    if (device_->lost()) GTEST_SKIP() << "device lost by an earlier test";
+    kernels_ = std::make_unique<Kernels>(*device_);
+  }
+  void TearDown() override {
+    for (auto b : owned_) device_->release(b);
+    owned_.clear();
+  }
+
+  Buffer upload(const std::vector<float>& v) {
+    Buffer b = device_->create_buffer(v.size() * sizeof(float), "test input");
+    device_->write_buffer(b, 0, v.data(), v.size() * sizeof(float));
+    owned_.push_back(b);
+    return b;
+  }
+  Buffer zeros(size_t n) {
+    Buffer b = device_->create_buffer(n * sizeof(float), "test output");
+    owned_.push_back(b);
+    return b;
+  }
+  std::vector<float> download(Buffer b, size_t n) {
+    std::vector<float> v(n);
+    device_->read_buffer(b, 0, v.data(), n * sizeof(float));
+    return v;
+  }
+  static BufferView all(Buffer b) { return {b, 0, 0}; }
+
+  static Device* device_;
+  static std::string why_;
+  std::unique_ptr<Kernels> kernels_;
+  std::vector<Buffer> owned_;
+};
+
+Device* GpuKernels::device_ = nullptr;
+std::string GpuKernels::why_;
+
+TEST(GpuDevice, DisabledByEnvironmentGivesNullWithReason) {
+  setenv("WEBACCEL_GPU_DISABLE", "1", 1);
+  std::string why;
+  auto device = open_native_device(&why);
+  unsetenv("WEBACCEL_GPU_DISABLE");
+  EXPECT_EQ(device, nullptr);
+  EXPECT_NE(why.find("WEBACCEL_GPU_DISABLE"), std::string::npos) << why;
+}
+
+TEST(GpuDevice, LostDeviceThrowsDeviceLost) {
+  std::string why;
+  auto device = open_native_device(&why);
+  if (!device) GTEST_SKIP() << "WebGPU absent: " << why;
+  Buffer b = device->create_buffer(64, "before loss");
+  EXPECT_FALSE(device->lost());
+  device->destroy();  // wgpuDeviceDestroy: the real loss, as a driver reset would cause
+  EXPECT_TRUE(device->lost());
+  float out[16];
+  EXPECT_THROW(device->read_buffer(b, 0, out, sizeof out), DeviceLost);
+  EXPECT_THROW(device->create_buffer(64, "after loss"), DeviceLost);
+  EXPECT_THROW(device->submit(), DeviceLost);
+  Kernels k(*device);
+  EXPECT_THROW(k.add({b, 0, 0}, {b, 0, 0}, 16), DeviceLost);
+}
+
+TEST_F(GpuKernels, InfoReportsRealLimits) {
+  const auto& info = device_->info();
+  EXPECT_NE(info.implementation.find("wgpu-native"), std::string::npos);
+  EXPECT_FALSE(info.adapter.empty());
+  EXPECT_GE(info.max_storage_buffer_binding_size, 128u << 20);  // WebGPU's default minimum
+  EXPECT_GE(info.max_buffer_size, info.max_storage_buffer_binding_size);
+  EXPECT_GE(info.max_compute_workgroups_per_dimension, 65535u);
+  EXPECT_GE(info.max_compute_invocations_per_workgroup, 256u);
+  EXPECT_TRUE(info.sync_readback);
+}
+
+TEST_F(GpuKernels, BufferAboveMaxBufferSizeFailsClearly) {
+  const uint64_t too_big = device_->info().max_buffer_size + 4;
+  try {
+    device_->create_buffer(too_big, "huge weights");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("huge weights"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("maxBufferSize"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(GpuKernels, BadWgslNamesThePipeline) {
+  PipelineDesc desc{"broken_family:wg=64", "@compute @workgroup_size(64) fn main() { let x: u32 = 1.5; }", "main", {}};
+  try {
+    device_->pipeline(desc);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("broken_family:wg=64"), std::string::npos) << e.what();
+  }
+  desc.key = "broken_family:wg=32";
+  try {
+    device_->precompile(std::span<const PipelineDesc>(&desc, 1));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("broken_family:wg=32"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(GpuKernels, ReadBackAtUnalignedOffsets) {
+  const auto x = random_floats(37, 1);
+  Buffer b = upload(x);
+  float got[5];
+  device_->read_buffer(b, 3 * sizeof(float), got, sizeof got);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(got[i], x[3 + i]);
+}
+
+// A write recorded after a dispatch must not be seen by that dispatch (program order).
+TEST_F(GpuKernels, WriteBufferKeepsProgramOrder) {
+  const uint32_t n = 37;
+  Buffer x = upload(std::vector<float>(n, 1.0f));
+  Buffer y = upload(std::vector<float>(n, 2.0f));
+  kernels_->add(all(x), all(y), n);  // x = 3
+  const std::vector<float> ten(n, 10.0f);
+  device_->write_buffer(y, 0, ten.data(), n * sizeof(float));
+  kernels_->add(all(x), all(y), n);  // x = 13
+  for (float v : download(x, n)) EXPECT_EQ(v, 13.0f);
+}
+
+TEST_F(GpuKernels, RmsNorm) {
+  for (uint32_t tokens : {1u, 3u, 7u}) {
+    for (uint32_t dim : {37u, 383u, 2049u}) {
+      const auto x = random_floats(size_t{tokens} * dim, tokens * 100 + dim, 3.0f);
+      const auto w = random_floats(dim, dim + 1);
+      Buffer xb = upload(x), wb = upload(w), yb = zeros(x.size());
+      kernels_->rms_norm(all(xb), all(wb), all(yb), tokens, dim, 1e-5f);
+      std::vector<float> want(x.size());
+      for (uint32_t t = 0; t < tokens; ++t) cpu::reference::rms_norm(&x[t * dim], w.data(), 1e-5f, &want[t * dim], dim);
+      EXPECT_LE(worst_ratio(download(yb, x.size()), want, 1e-6, 1e-5), 1.0) << tokens << "x" << dim;
+    }
+  }
+}
+
+TEST_F(GpuKernels, LayerNorm) {
+  for (uint32_t tokens : {1u, 3u, 7u}) {
+    for (uint32_t dim : {37u, 383u, 2049u}) {
+      auto x = random_floats(size_t{tokens} * dim, tokens * 10 + dim, 2.0f);
+      for (auto& v : x) v += 5.0f;  // a mean far from 0, as the two-pass variance must handle
+      const auto g = random_floats(dim, dim + 2), b = random_floats(dim, dim + 3);
+      Buffer xb = upload(x), gb = upload(g), bb = upload(b), yb = zeros(x.size());
+      kernels_->layer_norm(all(xb), all(gb), all(bb), all(yb), tokens, dim, 1e-12f);
+      std::vector<float> want(x.size());
+      for (uint32_t t = 0; t < tokens; ++t) {
+        cpu::reference::layer_norm(&x[t * dim], g.data(), b.data(), 1e-12f, &want[t * dim], dim);
+      }
+      EXPECT_LE(worst_ratio(download(yb, x.size()), want, 1e-5, 1e-5), 1.0) << tokens << "x" << dim;
+    }
+  }
+}
+
+// llama.cpp's "norm" RoPE as the CPU path computes it (models/llama.cpp): adjacent pairs, angle
+// advanced by repeated f32 multiplication.
+void rope_reference(std::vector<float>& x, uint32_t tokens, uint32_t n_heads, uint32_t head_dim, uint32_t n_rot,
+                    uint32_t pos0, float base) {
+  const float theta_scale = std::pow(base, -2.0f / static_cast<float>(n_rot));
+  for (uint32_t t = 0; t < tokens; ++t) {
+    float theta = static_cast<float>(pos0 + t);
+    for (uint32_t i = 0; i < n_rot / 2; ++i) {
+      const float c = std::cos(theta), s = std::sin(theta);
+      for (uint32_t h = 0; h < n_heads; ++h) {
+        float* v = &x[(size_t{t} * n_heads + h) * head_dim + 2 * i];
+        const float x0 = v[0], x1 = v[1];
+        v[0] = x0 * c - x1 * s;
+        v[1] = x0 * s + x1 * c;
+      }
+      theta *= theta_scale;
+    }
+  }
+}
+
+TEST_F(GpuKernels, Rope) {
+  struct Case {
+    uint32_t tokens, n_heads, head_dim, n_rot, pos0;
+  };
+  for (const Case c : {Case{1, 9, 64, 64, 0}, Case{3, 9, 64, 64, 37}, Case{7, 3, 48, 48, 5}, Case{3, 9, 48, 32, 11},
+                       Case{2, 3, 64, 64, 8000}, Case{1, 1, 64, 64, 40000}}) {
+    auto x = random_floats(size_t{c.tokens} * c.n_heads * c.head_dim, c.pos0 + c.head_dim);
+    Buffer xb = upload(x);
+    kernels_->rope(all(xb), c.tokens, c.n_heads, c.head_dim, c.n_rot, c.pos0, 10000.0f);
+    rope_reference(x, c.tokens, c.n_heads, c.head_dim, c.n_rot, c.pos0, 10000.0f);
+    // Angles match bit for bit; sin/cos differ by a few ulp (3e-6 absolute at positions near 4e4).
+    const double abs_tol = c.pos0 > 10000 ? 1e-5 : 2e-6;
+    EXPECT_LE(worst_ratio(download(xb, x.size()), x, abs_tol, 2e-6), 1.0)
+        << c.tokens << " tokens, " << c.n_heads << " heads of " << c.head_dim << ", n_rot " << c.n_rot << ", pos0 " << c.pos0;
+  }
+}
+
+TEST_F(GpuKernels, KvAppendWritesRowsAtPos0Only) {
+  const uint32_t n_ctx = 19, kv_dim = 3 * 48, tokens = 3, pos0 = 7;
+  const auto k = random_floats(tokens * kv_dim, 1), v = random_floats(tokens * kv_dim, 2);
+  auto kc = random_floats(n_ctx * kv_dim, 3), vc = random_floats(n_ctx * kv_dim, 4);
+  Buffer kb = upload(k), vb = upload(v), kcb = upload(kc), vcb = upload(vc);
+  kernels_->kv_append(all(kb), all(vb), all(kcb), all(vcb), tokens, kv_dim, pos0);
+  std::copy(k.begin(), k.end(), kc.begin() + pos0 * kv_dim);
+  std::copy(v.begin(), v.end(), vc.begin() + pos0 * kv_dim);
+  EXPECT_EQ(download(kcb, kc.size()), kc);
+  EXPECT_EQ(download(vcb, vc.size()), vc);
+}
+
+std::vector<float> attention_reference(const std::vector<float>& q, const std::vector<float>& kc,
+                                       const std::vector<float>& vc, uint32_t tokens, uint32_t n_head,
+                                       uint32_t n_head_kv, uint32_t hd, uint32_t pos0, uint32_t n_kv, bool causal,
+                                       float scale) {
+  const uint32_t kv_dim = n_head_kv * hd, group = n_head / n_head_kv;
+  std::vector<float> out(size_t{tokens} * n_head * hd);
+  for (uint32_t t = 0; t < tokens; ++t) {
+    const uint32_t n_keys = causal ? pos0 + t + 1 : n_kv;
+    for (uint32_t h = 0; h < n_head; ++h) {
+      const float* qv = &q[(size_t{t} * n_head + h) * hd];
+      const uint32_t off = (h / group) * hd;
+      std::vector<double> s(n_keys);
+      double mx = -1e300, sum = 0.0;
+      for (uint32_t j = 0; j < n_keys; ++j) {
+        double d = 0.0;
+        for (uint32_t i = 0; i < hd; ++i) d += double(qv[i]) * kc[size_t{j} * kv_dim + off + i];
+        s[j] = d * scale;
+        mx = std::max(mx, s[j]);
+      }
+      for (auto& v : s) sum += (v = std::exp(v - mx));
+      for (uint32_t i = 0; i < hd; ++i) {
+        double acc = 0.0;
+        for (uint32_t j = 0; j < n_keys; ++j) acc += s[j] * vc[size_t{j} * kv_dim + off + i];
+        out[(size_t{t} * n_head + h) * hd + i] = static_cast<float>(acc / sum);
+      }
+    }
+  }
+  return out;
+}
+
+TEST_F(GpuKernels, Attention) {
+  struct Case {
+    uint32_t tokens, n_head, n_head_kv, head_dim, pos0, n_kv;
+    bool causal;
+  };
+  // Decode and prefill steps past one 64-key tile, grouped-query heads, BERT's bidirectional case.
+  for (const Case c : {Case{1, 9, 3, 64, 0, 1, true}, Case{3, 9, 3, 64, 70, 0, true}, Case{7, 9, 3, 48, 130, 0, true},
+                       Case{1, 4, 4, 64, 300, 0, true}, Case{7, 12, 12, 32, 0, 7, false},
+                       Case{3, 6, 2, 128, 0, 131, false}}) {
+    const uint32_t n_ctx = std::max(c.pos0 + c.tokens, c.n_kv) + 5, kv_dim = c.n_head_kv * c.head_dim;
+    const auto q = random_floats(size_t{c.tokens} * c.n_head * c.head_dim, c.pos0 + 1, 1.5f);
+    const auto kc = random_floats(size_t{n_ctx} * kv_dim, c.pos0 + 2, 1.5f);
+    const auto vc = random_floats(size_t{n_ctx} * kv_dim, c.pos0 + 3);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    Buffer qb = upload(q), kb = upload(kc), vb = upload(vc), ob = zeros(q.size());
+    kernels_->attention(all(qb), all(kb), all(vb), all(ob), c.tokens, c.n_head, c.n_head_kv, c.head_dim, c.pos0, c.n_kv,
+                        c.causal, scale);
+    const auto want =
+        attention_reference(q, kc, vc, c.tokens, c.n_head, c.n_head_kv, c.head_dim, c.pos0, c.n_kv, c.causal, scale);
+    EXPECT_LE(worst_ratio(download(ob, q.size()), want, 2e-5, 1e-4), 1.0)
+        << c.tokens << " tokens, heads " << c.n_head << "/" << c.n_head_kv << " of " << c.head_dim << ", pos0 " << c.pos0;
+  }
+}
+
+TEST_F(GpuKernels, SiluMul) {
+  const uint32_t n = 383 * 7;
+  const auto g = random_floats(n, 1, 3.0f), u = random_floats(n, 2);
+  Buffer gb = upload(g), ub = upload(u), ob = zeros(n);
+  kernels_->silu_mul(all(gb), all(ub), all(ob), n);
+  std::vector<float> want(n);
+  cpu::reference::silu_mul(g.data(), u.data(), want.data(), n);
+  EXPECT_LE(worst_ratio(download(ob, n), want, 1e-7, 2e-6), 1.0);
+}
+
+// GELU's erf comes from a fit (gelu.wgsl): within 1e-6 relative of double-precision erf, and of the
+// CPU reference up to that reference's own f32 rounding of 1 + erf (6e-8 |x| for x < 0).
+TEST_F(GpuKernels, GeluErf) {
+  auto x = random_floats(383 * 3, 5, 2.0f);
+  for (int i = -2000; i <= 2000; ++i) x.push_back(static_cast<float>(i) * 0.005f + 0.00123f);  // dense on [-10, 10]
+  Buffer xb = upload(x);
+  kernels_->gelu(all(xb), static_cast<uint32_t>(x.size()));
+  const auto got = download(xb, x.size());
+  auto cpu_ref = x;
+  cpu::reference::gelu_erf_inplace(cpu_ref.data(), cpu_ref.size());
+  double worst_exact = 0.0, worst_cpu = 0.0;
+  float worst_x = 0.0f;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double exact = 0.5 * x[i] * std::erfc(-double(x[i]) / std::sqrt(2.0));
+    const double rel = std::abs(got[i] - exact) / (1e-30 + std::abs(exact));
+    if (rel > worst_exact) worst_exact = rel, worst_x = x[i];
+    worst_cpu = std::max(worst_cpu, std::abs(double(got[i]) - cpu_ref[i]) / (1e-6 * std::abs(cpu_ref[i]) + 6e-8 * std::abs(x[i]) + 1e-30));
+  }
+  EXPECT_LT(worst_exact, 1e-6) << "at x = " << worst_x;
+  EXPECT_LE(worst_cpu, 1.0);
+}
+
+TEST_F(GpuKernels, Add) {
+  const uint32_t n = 383 * 3;
+  auto x = random_floats(n, 1);
+  const auto y = random_floats(n, 2);
+  Buffer xb = upload(x), yb = upload(y);
+  kernels_->add(all(xb), all(yb), n);
+  for (uint32_t i = 0; i < n; ++i) x[i] += y[i];
+  EXPECT_EQ(download(xb, n), x);
+}
+
+// More than 65535 workgroups: the grid wraps into a second dimension.
+TEST_F(GpuKernels, AddBeyondOneGridRow) {
+  const uint32_t n = 65535u * 256u + 37u;
+  std::vector<float> x(n), y(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    x[i] = static_cast<float>(i % 1000) + 0.5f;
+    y[i] = static_cast<float>(i % 7) + 0.25f;
+  }
+  Buffer xb = upload(x), yb = upload(y);
+  kernels_->add(all(xb), all(yb), n);
+  const auto got = download(xb, n);
+  for (uint32_t i = 0; i < n; i += 4099) ASSERT_EQ(got[i], x[i] + y[i]) << i;
+  EXPECT_EQ(got[n - 1], x[n - 1] + y[n - 1]);
+}
+
+TEST_F(GpuKernels, SoftmaxRows) {
+  const uint32_t rows = 7, cols = 383;
+  auto x = random_floats(rows * cols, 9, 4.0f);
+  Buffer xb = upload(x);
+  kernels_->softmax_rows(all(xb), rows, cols);
+  for (uint32_t r = 0; r < rows; ++r) cpu::reference::softmax_inplace(&x[r * cols], cols);
+  EXPECT_LE(worst_ratio(download(xb, x.size()), x, 1e-8, 1e-5), 1.0);
+}
+
+TEST_F(GpuKernels, MeanPool) {
+  for (uint32_t tokens : {1u, 7u}) {
+    const uint32_t dim = 383;
+    const auto x = random_floats(tokens * dim, tokens);
+    Buffer xb = upload(x), ob = zeros(dim);
+    kernels_->mean_pool(all(xb), all(ob), tokens, dim);
+    std::vector<float> want(dim);
+    for (uint32_t d = 0; d < dim; ++d) {
+      double s = 0.0;
+      for (uint32_t t = 0; t < tokens; ++t) s += x[t * dim + d];
+      want[d] = static_cast<float>(s / tokens);
+    }
+    EXPECT_LE(worst_ratio(download(ob, dim), want, 1e-6, 1e-6), 1.0);
+  }
+}
+
+TEST_F(GpuKernels, L2Normalize) {
+  const uint32_t dim = 383;
+  auto x = random_floats(dim, 11, 3.0f);
+  Buffer xb = upload(x);
+  kernels_->l2_normalize(all(xb), dim);
+  cpu::reference::l2_normalize_inplace(x.data(), dim);
+  EXPECT_LE(worst_ratio(download(xb, dim), x, 1e-8, 2e-6), 1.0);
+}
+
+// Views at offsets: an op on rows 2.. of a larger buffer leaves the rows before them alone.
+TEST_F(GpuKernels, OpsOnViewsAtOffsets) {
+  const uint32_t dim = 64, rows = 5;  // 256-byte rows: storage offsets must be 256-aligned
+  auto x = random_floats(rows * dim, 21);
+  Buffer xb = upload(x);
+  const uint64_t off = 2 * dim * sizeof(float);
+  kernels_->softmax_rows({xb, off, 0}, rows - 2, dim);
+  for (uint32_t r = 2; r < rows; ++r) cpu::reference::softmax_inplace(&x[r * dim], dim);
+  EXPECT_LE(worst_ratio(download(xb, x.size()), x, 1e-8, 1e-5), 1.0);
+}
+
+TEST_F(GpuKernels, PrecompileCreatesEveryCollectedPipeline) {
+  Buffer b = zeros(1024);
+  kernels_->begin_collect();
+  EXPECT_TRUE(kernels_->collecting());
+  kernels_->rms_norm(all(b), all(b), all(b), 1, 8, 1e-5f);
+  kernels_->layer_norm(all(b), all(b), all(b), all(b), 1, 8, 1e-5f);
+  kernels_->rope(all(b), 1, 1, 8, 8, 0, 10000.0f);
+  kernels_->attention(all(b), all(b), all(b), all(b), 1, 1, 1, 8, 0, 1, true, 1.0f);
+  kernels_->silu_mul(all(b), all(b), all(b), 8);
+  kernels_->gelu(all(b), 8);
+  kernels_->add(all(b), all(b), 8);
+  kernels_->softmax_rows(all(b), 1, 8);
+  kernels_->mean_pool(all(b), all(b), 1, 8);
+  kernels_->l2_normalize(all(b), 8);
+  const auto descs = kernels_->end_collect();
+  EXPECT_EQ(descs.size(), 10u);  // the two norms and the two row ops each share a family
+  device_->precompile(descs);
+  for (const auto& d : descs) EXPECT_TRUE(device_->has_pipeline(d.key)) << d.key;
+  EXPECT_EQ(download(b, 4), std::vector<float>(4, 0.0f));  // collecting dispatched nothing
+}
+
+}  // namespace
+}  // namespace webaccel::gpu
