@@ -5,15 +5,19 @@
 #       [--output-html FILE] [--threads N] [--seq-lens 32,128] [--batch-sizes 1] [--iterations N]
 #       [--enable-ultra-low-precision [--bits 2|3]] [--enable-4bit]   (llama: quantized variants too)
 # Test types: native (every model on the native CPU backend), ultra-low-precision (also each llama
-# model's 2/3-bit variant, quantized and evaluated; --output-html writes that report). The guide's browser and feature test
-# types (cross-browser, browser-comparison, june-2025, ...) are errors until their runtime exists.
+# model's 2/3-bit variant, quantized and evaluated; --output-html writes that report),
+# browser-comparison (native CPU, wasm in Node, Chromium and Firefox ESR), cross-browser (wasm and
+# WebGPU in Chromium and Firefox ESR), compute-shaders (WebGPU natively and in both browsers, beside
+# the native CPU); these three write the browser_comparison report. A WebGPU cell whose device is
+# absent is stored as skipped, with the reason. The guide's other feature test types (june-2025, ...)
+# are errors until their features exist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/web-tests-common.sh
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "scripts/$(basename "$0")"; }
 
-test_type="" models=all output_html="" db=() args=() ulp=0 four=0 bits=""
+test_type="" models=all output_html="" db=() args=() ulp=0 four=0 bits="" backends=cpu report=web_platform
 while (($#)); do
   flag=$1
   case "$flag" in
@@ -34,19 +38,19 @@ while (($#)); do
 done
 case "$test_type" in
   native) ;;
-  ultra-low-precision) ulp=1 ;;  # native CPU, stored model plus its 2/3-bit variant
-  "") die "--test-type is required (native)" ;;
-  cross-browser|browser-comparison) not_built "--test-type $test_type" "browser runs need the wasm/WebGPU runtime in the runner (web/)" ;;
-  june-2025|july-2025|optimization-comparison|progressive-loading|shader-precompile|compute-shaders)
-    not_built "--test-type $test_type" "its features (WebGPU, loader, quantized variants in the runner) are not built" ;;
-  *) die "--test-type $test_type: unknown (known: native, ultra-low-precision)" ;;
+  ultra-low-precision) ulp=1; report=ultra_low_precision ;;  # native CPU, stored model plus its 2/3-bit variant
+  browser-comparison) backends=cpu,wasm@node,wasm@chromium,wasm@firefox; report=browser_comparison ;;
+  cross-browser) backends=wasm@chromium,wasm@firefox,webgpu@chromium,webgpu@firefox; report=browser_comparison ;;
+  compute-shaders) backends=cpu,webgpu,webgpu@chromium,webgpu@firefox; report=browser_comparison ;;
+  "") die "--test-type is required (native, ultra-low-precision, browser-comparison, cross-browser, compute-shaders)" ;;
+  june-2025|july-2025|optimization-comparison|progressive-loading|shader-precompile)
+    not_built "--test-type $test_type" "its features (progressive loader, shader precompilation switch, ...) are not built" ;;
+  *) die "--test-type $test_type: unknown (known: native, ultra-low-precision, browser-comparison, cross-browser, compute-shaders)" ;;
 esac
 check_feature_env
 precisions=$(precisions_for "$ulp" "$bits" "$four")
 require_bin
-"$WEBACCEL_BIN" bench --models "$models" --backends cpu --precisions "$precisions" "${db[@]}" "${args[@]}"
+"$WEBACCEL_BIN" bench --models "$models" --backends "$backends" --precisions "$precisions" "${db[@]}" "${args[@]}"
 if [[ -n "$output_html" ]]; then
-  report=web_platform
-  [[ "$test_type" == ultra-low-precision ]] && report=ultra_low_precision
   "$WEBACCEL_BIN" report --report "$report" --format html --output "$output_html" "${db[@]}"
 fi

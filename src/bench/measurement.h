@@ -55,6 +55,9 @@ struct Measurement {
   std::optional<double> weights_mb, tokens_per_second, prefill_tokens_per_second, decode_tokens_per_second,
       inference_time_stddev_ms, shader_compilation_ms;
   std::optional<QualityResult> quality;  // quantized variants only; stored in ultra_low_precision_results
+  // How the cell was made beyond the backend (schema version 4): what ran it, on which adapter,
+  // and whether it was measured at all ('skipped': the backend is absent here, the reason says why).
+  std::string cell_status = "measured", skip_reason, cell_command, adapter, host_version, runtime_variant;
 };
 
 // Visits every field with its column name: JSON files and SQL rows use the same names.
@@ -79,7 +82,9 @@ void for_each_field(M& m, F&& f) requires std::is_same_v<std::remove_const_t<M>,
   f("decode_tokens", m.decode_tokens); f("iterations", m.iterations); f("weights_mb", m.weights_mb);
   f("tokens_per_second", m.tokens_per_second); f("prefill_tokens_per_second", m.prefill_tokens_per_second);
   f("decode_tokens_per_second", m.decode_tokens_per_second); f("inference_time_stddev_ms", m.inference_time_stddev_ms);
-  f("shader_compilation_ms", m.shader_compilation_ms);
+  f("shader_compilation_ms", m.shader_compilation_ms); f("cell_status", m.cell_status); f("skip_reason", m.skip_reason);
+  f("cell_command", m.cell_command); f("adapter", m.adapter); f("host_version", m.host_version);
+  f("runtime_variant", m.runtime_variant);
 }
 
 nlohmann::json to_json(const RunInfo& r);

@@ -12,22 +12,6 @@
 namespace webaccel::bench {
 namespace {
 
-struct BackendStatus {
-  std::string name;
-  bool available;
-  std::string reason;
-};
-
-const std::vector<BackendStatus>& backends() {
-  static const std::vector<BackendStatus> b = {
-      {"cpu", true, ""},
-      {"wasm", false, "the WebAssembly build and its browser/Node harness are not wired into the runner yet (web/, src/wasm/)"},
-      {"webgpu", false, "no WebGPU backend exists yet (src/gpu/)"},
-      {"webnn", false, "no WebNN backend exists, and Debian's Chromium has no WebNN implementation to run it on"},
-  };
-  return b;
-}
-
 std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
@@ -78,20 +62,6 @@ PrecisionInfo inspect_precision(const ModelSpec& model) {
   const auto dominant = std::max_element(bytes_by_type.begin(), bytes_by_type.end(),
                                          [](const auto& a, const auto& b) { return a.second < b.second; });
   return {dominant->first, nominal_bits(dominant->first), total / (1024.0 * 1024.0)};
-}
-
-std::vector<std::string> known_backend_names() {
-  std::vector<std::string> names;
-  for (const auto& b : backends()) names.push_back(b.name);
-  return names;
-}
-
-void require_backend_available(const std::string& backend) {
-  for (const auto& b : backends()) {
-    if (b.name == backend && b.available) return;
-    if (b.name == backend) fail(ErrorKind::kUsage, "--backends: backend '" + backend + "' is not available: " + b.reason);
-  }
-  fail(ErrorKind::kUsage, "--backends: unknown backend '" + backend + "' (known: " + join(known_backend_names()) + ")");
 }
 
 }  // namespace webaccel::bench

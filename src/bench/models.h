@@ -1,4 +1,4 @@
-// The models and backends `webaccel bench` knows, and what precision a model file holds.
+// The models `webaccel bench` knows, and what precision a model file holds.
 #pragma once
 
 #include <string>
@@ -23,9 +23,5 @@ struct PrecisionInfo {
   double weights_mb = 0;  // all tensors, as stored
 };
 PrecisionInfo inspect_precision(const ModelSpec& model);  // reads only the file headers
-
-// Backends the runner can measure here; the others are listed with why they cannot run yet.
-std::vector<std::string> known_backend_names();
-void require_backend_available(const std::string& backend);  // Error(kUsage) with the reason
 
 }  // namespace webaccel::bench

@@ -24,10 +24,13 @@ struct Row {
   }
 };
 
-std::vector<Row> load_rows(BenchStore& store, const std::string& where) {
+// Measured rows only (skipped cells carry a reason, not figures), and those matching condition.
+std::vector<Row> load_rows(BenchStore& store, const std::string& condition, bool skipped = false) {
+  const std::string status = skipped ? "p.cell_status = 'skipped'" : "COALESCE(p.cell_status, 'measured') = 'measured'";
   const SqlRows r = store.read(
       "SELECT p.*, r.status AS run_status, r.machine AS run_machine, r.pid AS run_pid, r.process_start AS run_process_start "
-      "FROM web_platform_performance p LEFT JOIN benchmark_runs r ON p.run_id = r.run_id " + where + " ORDER BY p.id");
+      "FROM web_platform_performance p LEFT JOIN benchmark_runs r ON p.run_id = r.run_id WHERE " + status +
+      (condition.empty() ? "" : " AND (" + condition + ")") + " ORDER BY p.id");
   std::vector<Row> rows;
   for (const auto& cells : r.rows) {
     Row row;
@@ -54,7 +57,7 @@ std::optional<double> median(std::vector<double> xs) {
 // Measurements are compared only within one configuration: everything but the engine must match.
 std::string config_key(const Row& r) {
   std::string k;
-  for (const char* c : {"model_name", "precision_name", "platform", "host", "browser", "browser_version", "batch_size",
+  for (const char* c : {"model_name", "precision_name", "platform", "host", "browser", "browser_version", "adapter", "batch_size",
                         "sequence_length", "decode_tokens", "threads"}) {
     std::string v = r.text(c);
     // Zero-padded numbers sort s8 before s16.
@@ -64,9 +67,17 @@ std::string config_key(const Row& r) {
   return k;
 }
 
+// "q4_1 wasm@chromium 156.0.8078.108 b1 s32+16 t2": the backend where it ran, as --backends names it.
+std::string host_label(const Row& r) {
+  const std::string host = r.text("host");
+  std::string s = r.text("platform") + (host.empty() || host == "native" ? "" : "@" + host);
+  if (!r.text("host_version").empty()) s += " " + r.text("host_version");
+  else if (r.text("browser") != "none" && !r.text("browser").empty()) s += " " + r.text("browser") + " " + r.text("browser_version");
+  return s;
+}
+
 std::string config_label(const Row& r) {
-  std::string s = r.text("precision_name") + " " + r.text("platform");
-  if (r.text("browser") != "none" && !r.text("browser").empty()) s += " " + r.text("browser") + " " + r.text("browser_version");
+  std::string s = r.text("precision_name") + " " + host_label(r);
   s += " b" + r.text("batch_size");
   if (!r.text("sequence_length").empty()) s += " s" + r.text("sequence_length");
   if (!r.text("decode_tokens").empty() && r.text("decode_tokens") != "0") s += "+" + r.text("decode_tokens");
@@ -192,6 +203,64 @@ void add_throughput_charts(const std::vector<Group>& groups, Report& rep) {
   }
 }
 
+// The same work (model, precision, sizes, threads) whatever ran it.
+std::string workload_key(const Row& r) {
+  std::string k;
+  for (const char* c : {"model_name", "precision_name", "batch_size", "sequence_length", "decode_tokens", "threads"}) k += r.text(c) + "|";
+  return k;
+}
+
+bool is_native_cpu(const Row& r) {
+  return r.text("platform") == "cpu" && (r.text("host").empty() || r.text("host") == "native");
+}
+
+// This backend's throughput over the native CPU's for the same work, paired within a run.
+ReportTable versus_native_table(const std::vector<Group>& groups) {
+  ReportTable t{"Each backend and host against the native CPU (same run, same work)",
+                {"model", "configuration", "measure", "native CPU", "this", "this / native CPU"}, {}};
+  std::vector<const Row*> natives;
+  for (const Group& g : groups) {
+    if (g.engine == "webaccel" && is_native_cpu(g.first)) natives.insert(natives.end(), g.rows.begin(), g.rows.end());
+  }
+  for (const Group& g : groups) {
+    if (g.engine != "webaccel" || is_native_cpu(g.first)) continue;
+    const bool generates = g.first.text("model_type") == "text-generation";
+    const std::string key = generates ? "decode_tokens_per_second" : "";
+    std::vector<double> mine, theirs, ratios;
+    for (const Row* r : g.rows) {
+      for (const Row* n : natives) {
+        if (n->text("run_id") != r->text("run_id") || workload_key(*n) != workload_key(*r)) continue;
+        auto a = throughput(*r, key), b = throughput(*n, key);
+        if (!a || !b || *b <= 0) continue;
+        mine.push_back(*a);
+        theirs.push_back(*b);
+        ratios.push_back(*a / *b);
+      }
+    }
+    if (ratios.empty()) continue;
+    t.rows.push_back({g.first.text("model_name"), config_label(g.first), generates ? "decode tokens/s" : "sequences/s",
+                      fmt(median(theirs), "%.2f"), fmt(median(mine), "%.2f"), fmt(median(ratios), "%.2fx")});
+  }
+  return t;
+}
+
+ReportTable provenance_table(const std::vector<Group>& groups) {
+  ReportTable t{"How each configuration was measured", {"model", "configuration", "engine", "runtime", "adapter", "command"}, {}};
+  for (const Group& g : groups) {
+    t.rows.push_back({g.first.text("model_name"), config_label(g.first), g.engine, g.first.text("runtime_variant"),
+                      g.first.text("adapter"), g.first.text("cell_command")});
+  }
+  return t;
+}
+
+ReportTable skipped_table(BenchStore& store) {
+  ReportTable t{"Cells not measured here (skipped, with the reason)", {"model", "configuration", "reason", "command", "run"}, {}};
+  for (const Row& r : load_rows(store, "", true)) {
+    t.rows.push_back({r.text("model_name"), config_label(r), r.text("skip_reason"), r.text("cell_command"), r.text("run_id")});
+  }
+  return t;
+}
+
 void web_platform(BenchStore& store, Report& rep) {
   rep.title = "Web platform performance";
   const auto rows = load_rows(store, "");
@@ -202,8 +271,9 @@ void web_platform(BenchStore& store, Report& rep) {
     rep.notes.push_back("No peer measurements in this database. To add llama.cpp and PyTorch figures from the same machine: "
                         "`bench/run_native_bench.sh --json peers.json && webaccel bench --import peers.json`.");
   }
-  if (std::none_of(rows.begin(), rows.end(), [](const Row& r) { return r.text("browser") != "none" && !r.text("browser").empty(); })) {
-    rep.notes.push_back("No browser runs yet: every row is the native CPU engine (browser 'none'). Browser rows come with the wasm/WebGPU runtime.");
+  if (std::none_of(rows.begin(), rows.end(), [](const Row& r) { return r.text("host") != "native" && !r.text("host").empty(); })) {
+    rep.notes.push_back("No Node or browser runs in this database: every row is a native binary. Add them with "
+                        "`webaccel bench --backends cpu,wasm@node,wasm@chromium,wasm@firefox` (see the browser_comparison report).");
   }
   rep.notes.push_back("Medians over stored measurements of the same configuration (model, precision, backend, browser, batch, "
                       "sequence length, generated tokens, threads). Batches run sequence after sequence. 'webaccel / this' is "
@@ -216,6 +286,11 @@ void web_platform(BenchStore& store, Report& rep) {
       rep.notes.push_back("Some rows come from runs that did not finish (status 'incomplete' below); each row is still a whole measurement.");
       break;
     }
+  }
+  const ReportTable skipped = skipped_table(store);
+  if (!skipped.rows.empty()) {
+    rep.notes.push_back(std::to_string(skipped.rows.size()) + " cell(s) could not be measured here; they are listed with the reason.");
+    rep.tables.push_back(skipped);
   }
   rep.tables.push_back(runs_table(store));
 }
@@ -266,19 +341,29 @@ void ultra_low_precision(BenchStore& store, Report& rep) {
 
 void browser_comparison(BenchStore& store, Report& rep) {
   rep.title = "Browser comparison";
-  const auto rows = load_rows(store, "WHERE p.browser IS NOT NULL AND p.browser <> 'none'");
-  if (rows.empty()) {
-    rep.notes.push_back("No browser runs in this database: every measurement so far is native (browser 'none'). "
-                        "Chromium and Firefox rows come with the wasm/WebGPU runtime; Safari, Edge and mobile browsers cannot run here.");
+  const auto rows = load_rows(store, "");
+  const bool hosts = std::any_of(rows.begin(), rows.end(), [](const Row& r) { return !is_native_cpu(r); });
+  if (!hosts) {
+    rep.notes.push_back("No wasm or WebGPU measurements in this database, only the native CPU. Measure them with "
+                        "`webaccel bench --backends cpu,wasm@node,wasm@chromium,wasm@firefox,webgpu,webgpu@chromium,webgpu@firefox`; "
+                        "Safari, Edge and mobile browsers cannot run on this Linux machine.");
   }
+  rep.notes.push_back("Every backend and host beside the native CPU: cpu = the native binary; wasm@node = the wasm build in Node "
+                      "(web/node.mjs); wasm@chromium / wasm@firefox = the same build through the JS API in a Web Worker of a headless "
+                      "browser page served cross-origin isolated; webgpu = the CLI's --backend webgpu; webgpu@browser = the JS API's "
+                      "backend 'webgpu'. Browser memory is what the browser exposes (Chromium's measureUserAgentSpecificMemory of the "
+                      "page with its workers; Firefox exposes none); native and Node memory is the process's peak RSS.");
   const auto groups = group_rows(rows);
   add_throughput_charts(groups, rep);
-  rep.tables.push_back(performance_table(groups, "Browser measurements by configuration"));
+  rep.tables.push_back(performance_table(groups, "Measurements by backend, host and configuration"));
+  rep.tables.push_back(versus_native_table(groups));
+  rep.tables.push_back(provenance_table(groups));
+  rep.tables.push_back(skipped_table(store));
 }
 
 void shader_compilation(BenchStore& store, Report& rep) {
   rep.title = "Shader compilation";
-  const auto rows = load_rows(store, "WHERE p.shader_compilation_ms IS NOT NULL");
+  const auto rows = load_rows(store, "p.shader_compilation_ms IS NOT NULL");
   ReportTable t{"Shader compilation by configuration", {"model", "configuration", "engine", "n", "shader compilation ms", "first inference ms"}, {}};
   BarChart c{"Shader compilation time (median; lower is better)", "ms", {}};
   for (const Group& g : group_rows(rows)) {
@@ -296,7 +381,7 @@ void shader_compilation(BenchStore& store, Report& rep) {
 
 void memory_efficiency(BenchStore& store, Report& rep) {
   rep.title = "Memory efficiency";
-  const auto rows = load_rows(store, "WHERE p.memory_usage_mb IS NOT NULL");
+  const auto rows = load_rows(store, "p.memory_usage_mb IS NOT NULL");
   ReportTable t{"Peak memory by configuration", {"model", "configuration", "engine", "n", "precision bits", "weights MB",
                                                  "peak MB", "peak / weights"}, {}};
   BarChart c{"Peak resident memory (median MB; lower is better)", "MB", {}};

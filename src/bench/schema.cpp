@@ -80,6 +80,17 @@ std::vector<std::string> quality_columns() {
   return s;
 }
 
+std::vector<std::string> cell_provenance() {
+  std::vector<std::string> s;
+  // Cells run by other hosts (Node, browsers) and backends (wasm, WebGPU): what made each, and
+  // cells that could not run here, kept with the reason instead of a figure.
+  for (const char* column : {"cell_status TEXT", "skip_reason TEXT", "cell_command TEXT", "adapter TEXT",
+                             "host_version TEXT", "runtime_variant TEXT"}) {
+    s.push_back(std::string("ALTER TABLE web_platform_performance ADD COLUMN ") + column);
+  }
+  return s;
+}
+
 }  // namespace
 
 const std::vector<Migration>& schema_migrations() {
@@ -87,6 +98,7 @@ const std::vector<Migration>& schema_migrations() {
       {1, "the guide's schema: web_platform_performance and seven feature tables", guide_schema()},
       {2, "run provenance (benchmark_runs) and per-measurement engine, backend, threads, throughput", run_provenance()},
       {3, "quantized variants' measured quality (perplexity, KLD, top-1) in ultra_low_precision_results", quality_columns()},
+      {4, "per-cell provenance (command, adapter, host version, runtime variant) and skipped cells with their reason", cell_provenance()},
   };
   return migrations;
 }

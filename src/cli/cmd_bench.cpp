@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "bench/backends.h"
 #include "bench/host_facts.h"
 #include "bench/models.h"
 #include "bench/run_file.h"
@@ -28,7 +29,8 @@ struct BenchOptions {
   std::vector<int> seq_lens{32};
   int decode_tokens = 16;
   int iterations = 3;
-  size_t threads = default_threads();
+  std::vector<int> threads{static_cast<int>(default_threads())};
+  int cell_timeout_s = 600;
   std::string db;
   std::string json_dir = "benchmark_results";
   std::string models_dir;
@@ -52,9 +54,9 @@ std::vector<bench::Cell> plan_cells(const BenchOptions& o) {
   std::vector<std::string> models = split_list(o.models);
   if (models.empty()) fail(ErrorKind::kUsage, "--models: empty list");
   if (models == std::vector<std::string>{"all"}) models = bench::known_model_names();
-  const std::vector<std::string> backends = split_list(o.backends);
+  std::vector<bench::BackendSpec> backends;
+  for (const auto& b : split_list(o.backends)) backends.push_back(bench::parse_backend_spec(b));
   if (backends.empty()) fail(ErrorKind::kUsage, "--backends: empty list");
-  for (const auto& b : backends) bench::require_backend_available(b);
   const std::vector<std::string> precisions = split_list(o.precisions);
   if (precisions.empty()) fail(ErrorKind::kUsage, "--precisions: empty list");
 
@@ -65,26 +67,34 @@ std::vector<bench::Cell> plan_cells(const BenchOptions& o) {
     for (const auto& p : precisions) {
       const bench::PrecisionRequest request = bench::parse_precision(p, model, stored);
       for (const auto& backend : backends) {
+        if (request.bits && backend.host != "native") {
+          fail(ErrorKind::kUsage, "--precisions " + p + " with --backends " + backend.name() +
+                                      ": the JS API loads GGUF and safetensors files, not webaccel packages (measure it on cpu or webgpu)");
+        }
         for (int batch : o.batch_sizes) {
           for (int seq : o.seq_lens) {
-            bench::Cell c;
-            c.model = model;
-            c.backend = backend;
-            c.request = request;
-            c.precision = stored;
-            if (request.bits) c.precision.name = request.name;
-            c.weights_path = model.path;
-            c.batch_size = batch;
-            c.sequence_length = seq;
-            c.decode_tokens = model.arch == "llama" ? o.decode_tokens : 0;
-            c.iterations = o.iterations;
-            c.threads = static_cast<int>(o.threads);
-            cells.push_back(c);
+            for (int threads : o.threads) {
+              bench::Cell c;
+              c.model = model;
+              c.backend = backend;
+              c.request = request;
+              c.precision = stored;
+              if (request.bits) c.precision.name = request.name;
+              c.weights_path = model.path;
+              c.batch_size = batch;
+              c.sequence_length = seq;
+              c.decode_tokens = model.arch == "llama" ? o.decode_tokens : 0;
+              c.iterations = o.iterations;
+              c.threads = threads;
+              c.timeout = std::chrono::seconds(o.cell_timeout_s);
+              cells.push_back(c);
+            }
           }
         }
       }
     }
   }
+  for (const auto& b : backends) bench::require_host_available(b);  // after the cheaper checks of every flag
   return cells;
 }
 
@@ -95,6 +105,12 @@ class Progress {
     if (enabled_) draw(i, label + " ...", false);
   }
   void done(size_t i, const std::string& label, const bench::Measurement& m) {
+    if (m.cell_status == "skipped") {
+      // Always shown: a backend that could not run must never look like a pass.
+      if (tty_ && enabled_) std::fputc('\n', stderr);
+      std::fprintf(stderr, "[bench] %zu/%zu %s  SKIPPED: %s\n", i + 1, total_, label.c_str(), m.skip_reason.c_str());
+      return;
+    }
     if (!enabled_) return;
     char figures[96];
     std::snprintf(figures, sizeof figures, "  %.1f ms/inference, %.1f tokens/s", m.average_inference_time_ms.value_or(0),
@@ -159,6 +175,7 @@ void run_bench(const BenchOptions& o) {
   std::fprintf(stderr, "[bench] run %s: %zu cells -> %s\n", file.run.run_id.c_str(), cells.size(), location.c_str());
 
   Progress progress(cells.size(), o.progress);
+  size_t skipped = 0;
   std::map<std::string, bench::Variant> variants;  // quantized and evaluated once, measured in every cell
   try {
     for (size_t i = 0; i < cells.size(); ++i) {
@@ -176,7 +193,8 @@ void run_bench(const BenchOptions& o) {
       cell.weights_path = v.path;
       progress.start(i, label);
       bench::Measurement m = bench::run_cell(cell);
-      m.quality = v.quality;
+      skipped += m.cell_status == "skipped";
+      if (m.cell_status == "measured") m.quality = v.quality;
       store.add_measurement(file.run.run_id, m);
       file.measurements.push_back(m);
       if (json) bench::write_run_file(json_path, file);
@@ -191,8 +209,8 @@ void run_bench(const BenchOptions& o) {
   file.run.status = "complete";
   file.run.finished_at = bench::utc_now();
   if (json) bench::write_run_file(json_path, file);
-  std::fprintf(stderr, "[bench] run %s complete: %zu measurements in %s%s\n", file.run.run_id.c_str(), cells.size(),
-               location.c_str(), json ? (" and " + json_path).c_str() : "");
+  std::fprintf(stderr, "[bench] run %s complete: %zu cells measured, %zu skipped (backend absent here, reason stored), in %s%s\n",
+               file.run.run_id.c_str(), cells.size() - skipped, skipped, location.c_str(), json ? (" and " + json_path).c_str() : "");
 }
 
 }  // namespace
@@ -203,7 +221,10 @@ void add_bench_command(CLI::App& app) {
   o->models_dir = models_env && *models_env ? models_env : "models";
   auto* cmd = app.add_subcommand("bench", "Measure models x backends x precisions x sizes and store each cell in the benchmark database");
   cmd->add_option("--models", o->models, "comma-separated: smollm2, minilm, or all")->capture_default_str();
-  cmd->add_option("--backends", o->backends, "comma-separated: cpu (wasm, webgpu, webnn are not available yet)")->capture_default_str();
+  cmd->add_option("--backends", o->backends,
+                  "comma-separated: cpu (native, in-process), wasm@node (or wasm), wasm@chromium, wasm@firefox, "
+                  "webgpu (the CLI's --backend webgpu), webgpu@chromium, webgpu@firefox; a WebGPU cell whose device is absent "
+                  "is stored as skipped with the reason")->capture_default_str();
   cmd->add_option("--precisions", o->precisions, "comma-separated: stored (as the model file holds them), wq2, wq3, wq4, wq8 [_g32|_g64|_g128] (llama models: quantized, then measured)")->capture_default_str();
   cmd->add_option("--package-dir", o->package_dir, "where quantized variants are kept and reused")->capture_default_str();
   cmd->add_option("--eval-text", o->eval_text, "held-out text for the quality of quantized variants")->capture_default_str();
@@ -212,7 +233,10 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--seq-lens", o->seq_lens, "input tokens per sequence")->delimiter(',')->capture_default_str()->check(CLI::Range(1, 8192));
   cmd->add_option("--decode-tokens", o->decode_tokens, "tokens generated per sequence (text-generation models)")->capture_default_str()->check(CLI::Range(0, 4096));
   cmd->add_option("--iterations", o->iterations, "timed inferences per cell after the first")->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("-t,--threads", o->threads, "threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("-t,--threads", o->threads, "threads, comma-separated for several cells (browsers: >1 needs cross-origin isolation, which the bench's server sets)")
+      ->delimiter(',')->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--cell-timeout", o->cell_timeout_s, "seconds a cell run by another process (CLI, Node, browser) may take")
+      ->capture_default_str()->check(CLI::Range(1, 86400));
   cmd->add_option("--db,--db-path", o->db, "database file or postgresql:// URL (default: $BENCHMARK_DB_PATH, else ./benchmark_db.duckdb)");
   cmd->add_option("--json-dir", o->json_dir, "where each run's JSON goes (DEPRECATE_JSON_OUTPUT=1 turns it off)")->capture_default_str();
   cmd->add_option("--models-dir", o->models_dir, "folder holding smollm2/ and minilm/ (default: $WEBACCEL_MODELS_DIR, else models)");

@@ -53,7 +53,10 @@ def case_bad_input():
     expect_error(["report", "--db", db], 3, "no benchmark database here")
     assert not os.path.exists(db), "a report must not create a database"
     expect_error(["bench", "--models", "gpt5", "--db", db], 2, "unknown model 'gpt5'")
-    expect_error(["bench", "--models", "minilm", "--backends", "webgpu", "--db", db], 2, "backend 'webgpu' is not available")
+    expect_error(["bench", "--models", "minilm", "--backends", "webnn", "--db", db], 2, "backend 'webnn' is not available")
+    expect_error(["bench", "--models", "minilm", "--backends", "cpu@chromium", "--db", db], 2, "use wasm@chromium")
+    expect_error(["bench", "--models", "smollm2", "--precisions", "wq3", "--backends", "wasm@node", "--db", db,
+                  "--models-dir", MODELS], 2, "not webaccel packages")
     expect_error(["bench", "--models", "minilm", "--precisions", "wq4", "--db", db, "--models-dir", MODELS], 2, "llama GGUFs only")
     expect_error(["bench", "--models", "smollm2", "--precisions", "wq5", "--db", db, "--models-dir", MODELS], 2, "'wq5' for smollm2")
     assert not os.path.exists(db), "bad flags must be refused before the database is created"
@@ -143,7 +146,7 @@ def case_scripts():
     script = os.path.join(ROOT, "scripts", "run_web_platform_tests.sh")
     integrated = os.path.join(ROOT, "scripts", "run_integrated_web_tests.sh")
     for args, needle in ((["--model", "bert", "--frobnicate"], "unknown flag '--frobnicate'"),
-                         (["--model", "bert", "--browser", "firefox"], "--browser: not available yet"),
+                         (["--model", "bert", "--browser", "opera"], "unknown browser"),
                          (["--model", "llama", "--enable-ultra-low-precision", "--bits", "4"], "ultra-low precision is 2 or 3 bits"),
                          (["--model", "bert", "--enable-ultra-low-precision"], "llama GGUFs only"),
                          (["--model", "llama", "--bits", "3"], "--bits needs --enable-ultra-low-precision"),
@@ -154,8 +157,8 @@ def case_scripts():
         print(f"ok   run_web_platform_tests.sh {' '.join(args)} -> 2")
     p = subprocess.run([script, "--model", "bert"], capture_output=True, text=True, env={**env, "WEBGPU_SHADER_PRECOMPILE_ENABLED": "1"})
     assert p.returncode == 2 and "WEBGPU_SHADER_PRECOMPILE_ENABLED=1" in p.stderr, p.stderr
-    p = subprocess.run([integrated, "--test-type", "browser-comparison"], capture_output=True, text=True, env=env)
-    assert p.returncode == 2 and "browser-comparison" in p.stderr, p.stderr
+    p = subprocess.run([integrated, "--test-type", "june-2025"], capture_output=True, text=True, env=env)
+    assert p.returncode == 2 and "june-2025" in p.stderr, p.stderr
     db = os.path.join(TMP, "s.duckdb")
     html = os.path.join(TMP, "s.html")
     p = subprocess.run([integrated, "--test-type", "native", "--models", "bert", "--seq-lens", "8", "--iterations", "1",
