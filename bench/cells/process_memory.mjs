@@ -27,15 +27,19 @@ function descendants(rootPid) {
   return out;
 }
 
-const PAGE_PROCESS = { chromium: (args) => args.includes('--type=renderer'), firefox: (args) => args.includes('-contentproc') && args.at(-1) === 'tab' };
+// On the joined command line: Chromium rewrites a zygote child's as one space-separated string.
+const PAGE_PROCESS = {
+  chromium: (cmd) => cmd.includes('--type=renderer') && !cmd.includes('--top-chrome-webui'),
+  firefox: (cmd) => cmd.includes('-contentproc') && / tab$/.test(cmd),
+};
 
 /** {memoryMb, memoryNote}; memoryMb is null when no page process was found. */
 export function pageProcessPeakMb(rootPid, browser) {
   let peakKb = 0, count = 0;
   for (const pid of descendants(rootPid)) {
     try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (!PAGE_PROCESS[browser](args)) continue;
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      if (!PAGE_PROCESS[browser](cmd)) continue;
       const hwm = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
       if (hwm) { peakKb = Math.max(peakKb, Number(hwm[1])); ++count; }
     } catch { /* exited meanwhile */ }

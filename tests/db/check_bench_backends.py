@@ -92,8 +92,7 @@ def case_browser(host):
     check_measured(wasm, "wasm", host)
     assert wasm["browser"] == host and wasm["browser_version"], wasm
     assert wasm["runtime_variant"] == "wasm-simd", wasm
-    if host == "chromium":
-        assert wasm["memory_usage_mb"] and wasm["memory_usage_mb"] > 0, wasm
+    assert wasm["memory_usage_mb"] and wasm["memory_usage_mb"] > 0 and "VmHWM" in wasm["cell_command"], wasm
     check_webgpu_row(next(m for m in rows if m["backend"] == "webgpu"), p)
     rep = check_beside_native(db, [f"wasm@{host}"])
     if any(m["cell_status"] == "skipped" for m in rows):
