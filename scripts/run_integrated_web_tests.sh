@@ -12,6 +12,7 @@
 # absent is stored as skipped, with the reason. The guide's other feature test types (june-2025, ...)
 # are errors until their features exist.
 set -euo pipefail
+caller=$PWD  # relative --db-path / --output-html name files where the script was called from
 cd "$(dirname "$0")/.."
 source scripts/lib/web-tests-common.sh
 
@@ -24,8 +25,8 @@ while (($#)); do
     -h|--help) usage; exit 0 ;;
     --test-type) (($# >= 2)) || die "$flag needs a value"; test_type=$2; shift 2 ;;
     --models|--model) (($# >= 2)) || die "$flag needs a value"; models=$(map_models "$2"); shift 2 ;;
-    --output-html) (($# >= 2)) || die "$flag needs a value"; output_html=$2; shift 2 ;;
-    --db-path|--db) (($# >= 2)) || die "$flag needs a value"; db=(--db "$2"); shift 2 ;;
+    --output-html) (($# >= 2)) || die "$flag needs a value"; output_html=$(from_caller "$2"); shift 2 ;;
+    --db-path|--db) (($# >= 2)) || die "$flag needs a value"; db=(--db "$(from_caller "$2")"); shift 2 ;;
     --enable-ultra-low-precision) ulp=1; shift ;;
     --enable-4bit) four=1; shift ;;
     --bits) (($# >= 2)) || die "$flag needs a value"; bits=$2; shift 2 ;;

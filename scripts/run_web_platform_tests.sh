@@ -12,6 +12,7 @@
 # Flags of the guide whose feature is not built yet are errors naming what is missing.
 # Honours BENCHMARK_DB_PATH, DEPRECATE_JSON_OUTPUT, WEBGPU_COMPUTE_SHADERS_ENABLED, WEBGPU_WASM_FALLBACK.
 set -euo pipefail
+caller=$PWD  # relative --db-path / --output-html name files where the script was called from
 cd "$(dirname "$0")/.."
 source scripts/lib/web-tests-common.sh
 
@@ -23,7 +24,7 @@ while (($#)); do
   case "$flag" in
     -h|--help) usage; exit 0 ;;
     --model|--models) (($# >= 2)) || die "$flag needs a value"; models=$(map_models "$2"); shift 2 ;;
-    --db-path|--db) (($# >= 2)) || die "$flag needs a value"; args+=(--db "$2"); shift 2 ;;
+    --db-path|--db) (($# >= 2)) || die "$flag needs a value"; args+=(--db "$(from_caller "$2")"); shift 2 ;;
     --browser|--browsers) (($# >= 2)) || die "$flag needs a value"; browsers=$(map_browsers "$2"); shift 2 ;;
     --enable-compute-shaders) gpu_on=1; shift ;;
     --enable-wasm-fallback) wasm=1; shift ;;

@@ -8,6 +8,10 @@ die() {  # message [exit code]
   exit "${2:-2}"
 }
 
+from_caller() {  # a path as the caller meant it (the scripts cd to the source tree); URLs unchanged
+  case "$1" in /*|postgresql://*|postgres://*) echo "$1" ;; *) echo "$caller/$1" ;; esac
+}
+
 not_built() {  # flag-or-variable reason
   die "$1: not available yet: $2" 2
 }
