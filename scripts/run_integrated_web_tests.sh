@@ -49,6 +49,9 @@ case "$test_type" in
   *) die "--test-type $test_type: unknown (known: native, ultra-low-precision, browser-comparison, cross-browser, compute-shaders)" ;;
 esac
 check_feature_env
+for v in WEBGPU_COMPUTE_SHADERS_ENABLED WEBGPU_WASM_FALLBACK; do
+  [[ "${!v:-0}" == 1 ]] && die "$v=1: here --test-type chooses the backends (compute-shaders, cross-browser, browser-comparison); the variable applies to run_web_platform_tests.sh"
+done
 precisions=$(precisions_for "$ulp" "$bits" "$four")
 require_bin
 "$WEBACCEL_BIN" bench --models "$models" --backends "$backends" --precisions "$precisions" "${db[@]}" "${args[@]}"
