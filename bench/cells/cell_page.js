@@ -37,7 +37,7 @@ async function runCell() {
     const info = model.info();
     if (info.backend !== spec.backend) {
       return { status: 'skipped', adapter,
-        reason: `webaccel.load({backend: '${spec.backend}'}) ran on '${info.backend}'${info.fallbackReason ? `: ${info.fallbackReason}` : ''}` };
+        reason: `webaccel.load({backend: '${spec.backend}'}) ran on '${info.backend}'${info.gpu_note ? `: ${info.gpu_note}` : ''}` };
     }
     const timed = await runWorkload(model, spec);
     return { status: 'measured', loadMs, ...timed, threads: info.threads, variant: info.variant ?? info.backend,
