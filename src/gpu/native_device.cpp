@@ -1,247 +1,25 @@
-// gpu::Device over wgpu-native's webgpu.h (resolved at run time, gpu/wgpu_api.h): the adapter at
-// its real limits, buffers, a pipeline cache, dispatches recorded into one command encoder with
-// their uniform params in a ring of 256-byte slots, synchronous read back through a mapped buffer.
+// gpu::Device over wgpu-native (class in native_device.h, opened in native_open.cpp): buffers, a
+// pipeline cache, dispatches recorded into one command encoder with their uniform params in a ring
+// of 256-byte slots, bind groups cached across submits, synchronous read back through a mapped buffer.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
-#include <map>
-#include <mutex>
-#include <string_view>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
-#include "gpu/device.h"
-#include "gpu/wgpu_api.h"
+#include "gpu/native_device.h"
 
-namespace webaccel::gpu {
+namespace webaccel::gpu::native {
 namespace {
 
-constexpr uint64_t kParamSlotBytes = 256;  // WebGPU's largest minUniformBufferOffsetAlignment
-constexpr uint32_t kParamSlots = 1024;     // dispatches per submit before the ring flushes
 constexpr auto kWaitLimit = std::chrono::seconds(120);  // a wait this long means a hung driver
 
-WGPUStringView view(std::string_view s) { return {s.data(), s.size()}; }
-
-std::string text(WGPUStringView v) {
-  if (!v.data) return {};
-  return v.length == WGPU_STRLEN ? std::string(v.data) : std::string(v.data, v.length);
-}
-
-const char* backend_name(WGPUBackendType type) {
-  switch (type) {
-    case WGPUBackendType_Vulkan: return "Vulkan";
-    case WGPUBackendType_Metal: return "Metal";
-    case WGPUBackendType_D3D12: return "D3D12";
-    case WGPUBackendType_OpenGL: return "OpenGL";
-    case WGPUBackendType_OpenGLES: return "OpenGLES";
-    default: return "other";
-  }
-}
-
-std::string version_string(uint32_t v) {  // wgpuGetVersion packs major.minor.patch.build in bytes
-  return std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 0xff) + "." + std::to_string((v >> 8) & 0xff) +
-         "." + std::to_string(v & 0xff);
-}
-
-struct PipelineEntry {
-  std::string key;
-  WGPUComputePipeline pipeline = nullptr;
-  WGPUBindGroupLayout layout = nullptr;
-};
-
-class NativeDevice final : public Device {
- public:
-  NativeDevice(const WgpuApi& w, WGPUInstance instance) : w_(w), instance_(instance) {}
-  ~NativeDevice() override;
-
-  // Requests adapter and device; false with `why` when either is refused.
-  bool open(std::string* why);
-
-  const DeviceInfo& info() const override { return info_; }
-  Buffer create_buffer(uint64_t bytes, const std::string& label) override;
-  void release(Buffer buffer) override;
-  void write_buffer(Buffer buffer, uint64_t offset, const void* data, uint64_t bytes) override;
-  Pipeline pipeline(const PipelineDesc& desc) override;
-  void precompile(std::span<const PipelineDesc> descs) override;
-  bool has_pipeline(const std::string& key) const override { return pipeline_ids_.count(key) != 0; }
-  void dispatch(Pipeline pipeline, std::span<const uint8_t> params, std::span<const BufferView> buffers,
-                uint32_t groups_x, uint32_t groups_y, uint32_t groups_z) override;
-  void copy(Buffer src, uint64_t src_offset, Buffer dst, uint64_t dst_offset, uint64_t bytes) override;
-  void submit() override;
-  void read_buffer(Buffer buffer, uint64_t offset, void* dst, uint64_t bytes) override;
-  void finish() override;
-  bool lost() const override { return lost_; }
-  void destroy() override;
-
- private:
-  static void on_uncaptured_error(WGPUDevice const*, WGPUErrorType type, WGPUStringView message, void* self, void*);
-  static void on_device_lost(WGPUDevice const*, WGPUDeviceLostReason reason, WGPUStringView message, void* self,
-                             void*);
-
-  void ensure_alive() const;
-  bool has_error() const;
-  std::string take_error();
-  // Throws the error the device reported during the last call, naming what was being done.
-  void check(const std::string& what);
-  WGPUBuffer handle(Buffer b) const;
-  WGPUShaderModule module_for(const PipelineDesc& desc);
-  WGPUComputePipelineDescriptor pipeline_descriptor(const PipelineDesc& desc, std::vector<WGPUConstantEntry>& constants);
-  Pipeline add_pipeline(const std::string& key, WGPUComputePipeline pipeline);
-  void ensure_encoder();
-  void end_pass();
-  // Blocks until `done` turns true, polling the device; throws DeviceLost if it is lost meanwhile.
-  void wait_for(const std::atomic<bool>& done, const char* what);
-
-  const WgpuApi& w_;
-  WGPUInstance instance_ = nullptr;
-  WGPUAdapter adapter_ = nullptr;
-  WGPUDevice device_ = nullptr;
-  WGPUQueue queue_ = nullptr;
-  DeviceInfo info_;
-
-  std::unordered_map<uint32_t, WGPUBuffer> buffers_;
-  uint32_t next_buffer_id_ = 1;
-  std::map<std::string, WGPUShaderModule> modules_;  // by WGSL text: one parse per family source
-  std::vector<PipelineEntry> pipelines_;             // Pipeline id = index + 1
-  std::unordered_map<std::string, uint32_t> pipeline_ids_;
-
-  WGPUCommandEncoder encoder_ = nullptr;
-  WGPUComputePassEncoder pass_ = nullptr;
-  bool recorded_ = false;                      // the encoder holds commands not yet submitted
-  WGPUBuffer params_ = nullptr;                // kParamSlots uniform slots
-  std::vector<uint8_t> params_staging_;        // their bytes, written to params_ at submit
-  uint32_t params_used_ = 0;
-  WGPUBuffer readback_ = nullptr;              // MapRead staging for read_buffer, grown on demand
-  uint64_t readback_bytes_ = 0;
-
-  mutable std::mutex error_mutex_;             // the error callback may run on any thread
-  std::string error_;                          // from the uncaptured-error callback
-  std::atomic<bool> lost_{false};
-  std::string lost_message_;
-};
-
-void NativeDevice::on_uncaptured_error(WGPUDevice const*, WGPUErrorType type, WGPUStringView message, void* self,
-                                       void*) {
-  auto* d = static_cast<NativeDevice*>(self);
-  std::lock_guard lock(d->error_mutex_);
-  const char* kind = type == WGPUErrorType_Validation    ? "validation error"
-                     : type == WGPUErrorType_OutOfMemory ? "out of memory"
-                                                         : "error";
-  if (!d->error_.empty()) d->error_ += '\n';
-  d->error_.append(kind).append(": ").append(text(message));
-}
-
-void NativeDevice::on_device_lost(WGPUDevice const*, WGPUDeviceLostReason reason, WGPUStringView message, void* self,
-                                  void*) {
-  if (reason == WGPUDeviceLostReason_CallbackCancelled) return;  // instance dropped: `self` may be gone
-  auto* d = static_cast<NativeDevice*>(self);
-  d->lost_message_ = reason == WGPUDeviceLostReason_Destroyed ? "destroyed" : text(message);
-  d->lost_ = true;
-}
-
-bool NativeDevice::open(std::string* why) {
-  struct AdapterResult {
-    std::atomic<bool> done{false};
-    WGPUAdapter adapter = nullptr;
-    std::string message;
-  } ar;
-  WGPURequestAdapterOptions options = WGPU_REQUEST_ADAPTER_OPTIONS_INIT;
-  options.powerPreference = WGPUPowerPreference_HighPerformance;
-  WGPURequestAdapterCallbackInfo acb = WGPU_REQUEST_ADAPTER_CALLBACK_INFO_INIT;
-  acb.mode = WGPUCallbackMode_AllowProcessEvents;
-  acb.callback = [](WGPURequestAdapterStatus status, WGPUAdapter adapter, WGPUStringView message, void* r, void*) {
-    auto* res = static_cast<AdapterResult*>(r);
-    if (status == WGPURequestAdapterStatus_Success) res->adapter = adapter;
-    res->message = text(message);
-    res->done = true;
-  };
-  acb.userdata1 = &ar;
-  w_.wgpuInstanceRequestAdapter(instance_, &options, acb);
-  wait_for(ar.done, "adapter request");
-  if (!ar.adapter) {
-    *why = "no WebGPU adapter (no Vulkan driver?)" + (ar.message.empty() ? "" : ": " + ar.message);
-    return false;
-  }
-  adapter_ = ar.adapter;
-
-  WGPUAdapterInfo ainfo = WGPU_ADAPTER_INFO_INIT;
-  w_.wgpuAdapterGetInfo(adapter_, &ainfo);
-  info_.implementation = "wgpu-native " + version_string(w_.wgpuGetVersion());
-  info_.adapter = text(ainfo.device) + (text(ainfo.description).empty() ? "" : " (" + text(ainfo.description) + ")");
-  info_.backend = backend_name(ainfo.backendType);
-  w_.wgpuAdapterInfoFreeMembers(ainfo);
-
-  WGPULimits limits = WGPU_LIMITS_INIT;
-  w_.wgpuAdapterGetLimits(adapter_, &limits);
-  std::vector<WGPUFeatureName> features;
-  for (auto f : {WGPUFeatureName_ShaderF16, WGPUFeatureName_Subgroups, WGPUFeatureName_TimestampQuery}) {
-    if (w_.wgpuAdapterHasFeature(adapter_, f)) features.push_back(f);
-  }
-
-  struct DeviceResult {
-    std::atomic<bool> done{false};
-    WGPUDevice device = nullptr;
-    std::string message;
-  } dr;
-  WGPUDeviceDescriptor desc = WGPU_DEVICE_DESCRIPTOR_INIT;
-  desc.label = view("webaccel");
-  desc.requiredFeatureCount = features.size();
-  desc.requiredFeatures = features.data();
-  desc.requiredLimits = &limits;  // the adapter's real limits, not WebGPU's defaults
-  desc.deviceLostCallbackInfo.mode = WGPUCallbackMode_AllowSpontaneous;
-  desc.deviceLostCallbackInfo.callback = &NativeDevice::on_device_lost;
-  desc.deviceLostCallbackInfo.userdata1 = this;
-  desc.uncapturedErrorCallbackInfo.callback = &NativeDevice::on_uncaptured_error;
-  desc.uncapturedErrorCallbackInfo.userdata1 = this;
-  WGPURequestDeviceCallbackInfo dcb = WGPU_REQUEST_DEVICE_CALLBACK_INFO_INIT;
-  dcb.mode = WGPUCallbackMode_AllowProcessEvents;
-  dcb.callback = [](WGPURequestDeviceStatus status, WGPUDevice device, WGPUStringView message, void* r, void*) {
-    auto* res = static_cast<DeviceResult*>(r);
-    if (status == WGPURequestDeviceStatus_Success) res->device = device;
-    res->message = text(message);
-    res->done = true;
-  };
-  dcb.userdata1 = &dr;
-  w_.wgpuAdapterRequestDevice(adapter_, &desc, dcb);
-  wait_for(dr.done, "device request");
-  if (!dr.device) {
-    *why = "adapter '" + info_.adapter + "' refused a device: " + dr.message;
-    return false;
-  }
-  device_ = dr.device;
-  queue_ = w_.wgpuDeviceGetQueue(device_);
-
-  info_.max_storage_buffer_binding_size = limits.maxStorageBufferBindingSize;
-  info_.max_buffer_size = limits.maxBufferSize;
-  info_.max_compute_workgroups_per_dimension = limits.maxComputeWorkgroupsPerDimension;
-  info_.max_compute_invocations_per_workgroup = limits.maxComputeInvocationsPerWorkgroup;
-  info_.max_compute_workgroup_size_x = limits.maxComputeWorkgroupSizeX;
-  info_.max_storage_buffers_per_shader_stage = limits.maxStorageBuffersPerShaderStage;
-  info_.min_uniform_buffer_offset_alignment = limits.minUniformBufferOffsetAlignment;
-  info_.shader_f16 = w_.wgpuDeviceHasFeature(device_, WGPUFeatureName_ShaderF16);
-  info_.subgroups = w_.wgpuDeviceHasFeature(device_, WGPUFeatureName_Subgroups);
-  info_.timestamps = w_.wgpuDeviceHasFeature(device_, WGPUFeatureName_TimestampQuery);
-  info_.sync_readback = true;
-
-  WGPUBufferDescriptor pd = WGPU_BUFFER_DESCRIPTOR_INIT;
-  pd.label = view("dispatch params");
-  pd.usage = WGPUBufferUsage_Uniform | WGPUBufferUsage_CopyDst;
-  pd.size = kParamSlotBytes * kParamSlots;
-  params_ = w_.wgpuDeviceCreateBuffer(device_, &pd);
-  params_staging_.resize(pd.size);
-  if (has_error()) {
-    *why = "device unusable: " + take_error();
-    return false;
-  }
-  return true;
-}
+}  // namespace
 
 NativeDevice::~NativeDevice() {
   if (pass_) w_.wgpuComputePassEncoderRelease(pass_);
   if (encoder_) w_.wgpuCommandEncoderRelease(encoder_);
+  bind_groups_.clear([&](WGPUBindGroup g) { w_.wgpuBindGroupRelease(g); });
   for (auto& [id, b] : buffers_) w_.wgpuBufferRelease(b);
   for (auto& p : pipelines_) {
     if (p.layout) w_.wgpuBindGroupLayoutRelease(p.layout);
@@ -311,6 +89,7 @@ Buffer NativeDevice::create_buffer(uint64_t bytes, const std::string& label) {
 void NativeDevice::release(Buffer buffer) {
   auto it = buffers_.find(buffer.id);
   if (it == buffers_.end()) return;
+  bind_groups_.forget_buffer(buffer.id, [&](WGPUBindGroup g) { w_.wgpuBindGroupRelease(g); });
   w_.wgpuBufferRelease(it->second);  // the queue keeps it alive until recorded work is done
   buffers_.erase(it);
 }
@@ -422,6 +201,36 @@ void NativeDevice::precompile(std::span<const PipelineDesc> descs) {
   for (auto& p : pending) add_pipeline(p.desc->key, p.pipeline);
 }
 
+WGPUBindGroup NativeDevice::bind_group(const PipelineEntry& p, uint64_t slot, std::span<const BufferView> buffers) {
+  BindGroupCache::Key key{static_cast<uint64_t>(&p - pipelines_.data()), slot};
+  for (const auto& b : buffers) key.insert(key.end(), {b.buffer.id, b.offset, b.bytes});
+  if (WGPUBindGroup cached = bind_groups_.find(key)) return cached;
+
+  std::vector<WGPUBindGroupEntry> entries(buffers.size() + 1, WGPU_BIND_GROUP_ENTRY_INIT);
+  entries[0].binding = 0;
+  entries[0].buffer = params_;
+  entries[0].offset = slot;
+  entries[0].size = kParamSlotBytes;
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    entries[i + 1].binding = static_cast<uint32_t>(i + 1);
+    entries[i + 1].buffer = handle(buffers[i].buffer);
+    entries[i + 1].offset = buffers[i].offset;
+    entries[i + 1].size = buffers[i].bytes ? buffers[i].bytes : WGPU_WHOLE_SIZE;
+  }
+  WGPUBindGroupDescriptor bd = WGPU_BIND_GROUP_DESCRIPTOR_INIT;
+  bd.label = view(p.key);
+  bd.layout = p.layout;
+  bd.entryCount = entries.size();
+  bd.entries = entries.data();
+  WGPUBindGroup group = w_.wgpuDeviceCreateBindGroup(device_, &bd);
+  if (has_error()) {
+    if (group) w_.wgpuBindGroupRelease(group);
+    check("pipeline '" + p.key + "': bind group");
+  }
+  bind_groups_.insert(std::move(key), group, [&](WGPUBindGroup g) { w_.wgpuBindGroupRelease(g); });
+  return group;
+}
+
 void NativeDevice::ensure_encoder() {
   if (!encoder_) {
     WGPUCommandEncoderDescriptor d = WGPU_COMMAND_ENCODER_DESCRIPTOR_INIT;
@@ -456,26 +265,7 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
   std::memset(params_staging_.data() + slot, 0, kParamSlotBytes);
   std::memcpy(params_staging_.data() + slot, params.data(), params.size());
 
-  std::vector<WGPUBindGroupEntry> entries(buffers.size() + 1, WGPU_BIND_GROUP_ENTRY_INIT);
-  entries[0].binding = 0;
-  entries[0].buffer = params_;
-  entries[0].offset = slot;
-  entries[0].size = kParamSlotBytes;
-  for (size_t i = 0; i < buffers.size(); ++i) {
-    entries[i + 1].binding = static_cast<uint32_t>(i + 1);
-    entries[i + 1].buffer = handle(buffers[i].buffer);
-    entries[i + 1].offset = buffers[i].offset;
-    entries[i + 1].size = buffers[i].bytes ? buffers[i].bytes : WGPU_WHOLE_SIZE;
-  }
-  WGPUBindGroupDescriptor bd = WGPU_BIND_GROUP_DESCRIPTOR_INIT;
-  bd.layout = p.layout;
-  bd.entryCount = entries.size();
-  bd.entries = entries.data();
-  WGPUBindGroup group = w_.wgpuDeviceCreateBindGroup(device_, &bd);
-  if (has_error()) {
-    if (group) w_.wgpuBindGroupRelease(group);
-    check("pipeline '" + p.key + "': bind group");
-  }
+  WGPUBindGroup group = bind_group(p, slot, buffers);
   ensure_encoder();
   if (!pass_) {
     WGPUComputePassDescriptor pd = WGPU_COMPUTE_PASS_DESCRIPTOR_INIT;
@@ -484,7 +274,6 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
   w_.wgpuComputePassEncoderSetPipeline(pass_, p.pipeline);
   w_.wgpuComputePassEncoderSetBindGroup(pass_, 0, group, 0, nullptr);
   w_.wgpuComputePassEncoderDispatchWorkgroups(pass_, groups_x, groups_y, groups_z);
-  w_.wgpuBindGroupRelease(group);  // the pass holds its own reference
   recorded_ = true;
   check("pipeline '" + p.key + "': dispatch");
 }
@@ -594,30 +383,4 @@ void NativeDevice::destroy() {
   }
 }
 
-}  // namespace
-
-std::unique_ptr<Device> open_native_device(std::string* why) {
-  std::string reason;
-  if (!why) why = &reason;
-  if (const char* off = std::getenv("WEBACCEL_GPU_DISABLE"); off && std::string_view(off) == "1") {
-    *why = "disabled by WEBACCEL_GPU_DISABLE=1";
-    return nullptr;
-  }
-  const WgpuApi* api = load_wgpu(why);
-  if (!api) return nullptr;
-  WGPUInstanceExtras extras = {};
-  extras.chain.sType = static_cast<WGPUSType>(WGPUSType_InstanceExtras);
-  extras.backends = WGPUInstanceBackend_Vulkan;  // the backend this project tests; GL has no compute parity
-  WGPUInstanceDescriptor idesc = WGPU_INSTANCE_DESCRIPTOR_INIT;
-  idesc.nextInChain = &extras.chain;
-  WGPUInstance instance = api->wgpuCreateInstance(&idesc);
-  if (!instance) {
-    *why = api->path + ": wgpuCreateInstance failed";
-    return nullptr;
-  }
-  auto device = std::make_unique<NativeDevice>(*api, instance);
-  if (!device->open(why)) return nullptr;
-  return device;
-}
-
-}  // namespace webaccel::gpu
+}  // namespace webaccel::gpu::native

@@ -23,7 +23,8 @@ std::vector<std::string> candidate_paths() {
   if (!ec) {
     const auto dir = exe.parent_path();
     paths.push_back((dir / kLibName).string());
-    paths.push_back((dir / ".." / "deps" / "wgpu" / "lib" / kLibName).string());
+    paths.push_back((dir / ".." / "deps" / "wgpu" / "lib" / kLibName).string());        // build/<preset>/webaccel
+    paths.push_back((dir / ".." / ".." / "deps" / "wgpu" / "lib" / kLibName).string());  // build/<preset>/tests/...
   }
   paths.push_back(kLibName);  // the system's search path (LD_LIBRARY_PATH, ld.so.cache)
   return paths;
@@ -34,18 +35,20 @@ WgpuApi* load(std::string* why) {
   void* handle = nullptr;
   std::string loaded;
   for (const auto& path : candidate_paths()) {
-    // A path with a slash that does not exist is skipped quietly; dlerror says the rest.
-    if (path.find('/') != std::string::npos && !std::filesystem::exists(path)) continue;
+    const bool is_file = path.find('/') != std::string::npos;
+    if (is_file && !std::filesystem::exists(path)) {
+      tried += (tried.empty() ? "" : "; ") + path + ": no such file";
+      continue;
+    }
     handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle) {
       loaded = path;
       break;
     }
-    tried += std::string(tried.empty() ? "" : "; ") + dlerror();
+    tried += (tried.empty() ? "" : "; ") + std::string(dlerror());
   }
   if (!handle) {
-    *why = "cannot load libwgpu_native.so (run scripts/fetch-wgpu or set WEBACCEL_WGPU_LIB)" +
-           (tried.empty() ? std::string() : ": " + tried);
+    *why = "cannot load libwgpu_native.so (run scripts/fetch-wgpu or set WEBACCEL_WGPU_LIB): " + tried;
     return nullptr;
   }
   auto* api = new WgpuApi();  // lives for the process, as the library does

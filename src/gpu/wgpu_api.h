@@ -33,7 +33,8 @@ struct WgpuApi {
 };
 
 // Loads the library once per process: WEBACCEL_WGPU_LIB, else build/deps/wgpu/lib of the source
-// tree, else beside the executable (its dir, ../deps/wgpu/lib), else the system's search path.
+// tree, else beside the executable (its dir, then ../deps/wgpu/lib and ../../deps/wgpu/lib of it),
+// else the system's search path.
 // nullptr with `why` when none loads or a function is missing.
 const WgpuApi* load_wgpu(std::string* why);
 

@@ -43,8 +43,13 @@ class GpuKernels : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     device_ = open_native_device(&why_).release();
-    if (device_) std::printf("[gpu] %s on %s (%s)\n", device_->info().implementation.c_str(),
-                             device_->info().adapter.c_str(), device_->info().backend.c_str());
+    if (!device_) return;
+    const auto& i = device_->info();
+    std::printf("[gpu] %s on %s (%s): maxStorageBufferBindingSize %llu, maxBufferSize %llu, f16 %d, subgroups %d, "
+                "timestamps %d\n",
+                i.implementation.c_str(), i.adapter.c_str(), i.backend.c_str(),
+                static_cast<unsigned long long>(i.max_storage_buffer_binding_size),
+                static_cast<unsigned long long>(i.max_buffer_size), i.shader_f16, i.subgroups, i.timestamps);
   }
   static void TearDownTestSuite() {
     delete device_;
@@ -169,6 +174,18 @@ TEST_F(GpuKernels, WriteBufferKeepsProgramOrder) {
   device_->write_buffer(y, 0, ten.data(), n * sizeof(float));
   kernels_->add(all(x), all(y), n);  // x = 13
   for (float v : download(x, n)) EXPECT_EQ(v, 13.0f);
+}
+
+// More dispatches than the params ring has slots (1024): it flushes mid-way, and cached bind
+// groups are reused across the submits with the params of each dispatch.
+TEST_F(GpuKernels, ManyDispatchesWrapTheParamsRing) {
+  const uint32_t n = 37, steps = 2500;
+  Buffer x = upload(std::vector<float>(n, 0.0f));
+  Buffer y = upload(std::vector<float>(n, 1.0f));
+  for (uint32_t i = 0; i < steps; ++i) kernels_->add(all(x), all(y), n - i % 2);  // n varies: params matter
+  const auto got = download(x, n);
+  EXPECT_EQ(got[0], float(steps));
+  EXPECT_EQ(got[n - 1], float(steps / 2));
 }
 
 TEST_F(GpuKernels, RmsNorm) {

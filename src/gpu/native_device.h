@@ -1,0 +1,109 @@
+// The native WebGPU device (gpu::Device over wgpu-native's webgpu.h), shared by its two source
+// files: native_open.cpp (adapter, device, limits, callbacks) and native_device.cpp (the rest).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gpu/bind_group_cache.h"
+#include "gpu/device.h"
+#include "gpu/wgpu_api.h"
+
+namespace webaccel::gpu::native {
+
+constexpr uint64_t kParamSlotBytes = 256;  // WebGPU's largest minUniformBufferOffsetAlignment
+constexpr uint32_t kParamSlots = 1024;     // dispatches per submit before the ring flushes
+
+inline WGPUStringView view(std::string_view s) { return {s.data(), s.size()}; }
+std::string text(WGPUStringView v);
+// wgpu's messages span lines ("Validation Error\n\nCaused by:\n  ..."): one line reads better in errors.
+std::string one_line(std::string s);
+
+struct PipelineEntry {
+  std::string key;
+  WGPUComputePipeline pipeline = nullptr;
+  WGPUBindGroupLayout layout = nullptr;
+};
+class NativeDevice final : public Device {
+ public:
+  NativeDevice(const WgpuApi& w, WGPUInstance instance) : w_(w), instance_(instance) {}
+  NativeDevice(const NativeDevice&) = delete;
+  NativeDevice& operator=(const NativeDevice&) = delete;
+  ~NativeDevice() override;
+
+  // Requests adapter and device; false with `why` when either is refused.
+  bool open(std::string* why);
+
+  const DeviceInfo& info() const override { return info_; }
+  Buffer create_buffer(uint64_t bytes, const std::string& label) override;
+  void release(Buffer buffer) override;
+  void write_buffer(Buffer buffer, uint64_t offset, const void* data, uint64_t bytes) override;
+  Pipeline pipeline(const PipelineDesc& desc) override;
+  void precompile(std::span<const PipelineDesc> descs) override;
+  bool has_pipeline(const std::string& key) const override { return pipeline_ids_.count(key) != 0; }
+  void dispatch(Pipeline pipeline, std::span<const uint8_t> params, std::span<const BufferView> buffers,
+                uint32_t groups_x, uint32_t groups_y, uint32_t groups_z) override;
+  void copy(Buffer src, uint64_t src_offset, Buffer dst, uint64_t dst_offset, uint64_t bytes) override;
+  void submit() override;
+  void read_buffer(Buffer buffer, uint64_t offset, void* dst, uint64_t bytes) override;
+  void finish() override;
+  bool lost() const override { return lost_; }
+  void destroy() override;
+
+ private:
+  static void on_uncaptured_error(WGPUDevice const*, WGPUErrorType type, WGPUStringView message, void* self, void*);
+  static void on_device_lost(WGPUDevice const*, WGPUDeviceLostReason reason, WGPUStringView message, void* self,
+                             void*);
+
+  void ensure_alive() const;
+  bool has_error() const;
+  std::string take_error();
+  // Throws the error the device reported during the last call, naming what was being done.
+  void check(const std::string& what);
+  WGPUBuffer handle(Buffer b) const;
+  WGPUShaderModule module_for(const PipelineDesc& desc);
+  WGPUComputePipelineDescriptor pipeline_descriptor(const PipelineDesc& desc, std::vector<WGPUConstantEntry>& constants);
+  Pipeline add_pipeline(const std::string& key, WGPUComputePipeline pipeline);
+  // The bind group of one dispatch, from the cache or made (and cached) now.
+  WGPUBindGroup bind_group(const PipelineEntry& p, uint64_t slot, std::span<const BufferView> buffers);
+  void ensure_encoder();
+  void end_pass();
+  // Blocks until `done` turns true, polling the device; throws DeviceLost if it is lost meanwhile.
+  void wait_for(const std::atomic<bool>& done, const char* what);
+
+  const WgpuApi& w_;
+  WGPUInstance instance_ = nullptr;
+  WGPUAdapter adapter_ = nullptr;
+  WGPUDevice device_ = nullptr;
+  WGPUQueue queue_ = nullptr;
+  DeviceInfo info_;
+
+  std::unordered_map<uint32_t, WGPUBuffer> buffers_;
+  uint32_t next_buffer_id_ = 1;
+  std::map<std::string, WGPUShaderModule> modules_;  // by WGSL text: one parse per family source
+  std::vector<PipelineEntry> pipelines_;             // Pipeline id = index + 1
+  std::unordered_map<std::string, uint32_t> pipeline_ids_;
+
+  WGPUCommandEncoder encoder_ = nullptr;
+  WGPUComputePassEncoder pass_ = nullptr;
+  bool recorded_ = false;                      // the encoder holds commands not yet submitted
+  WGPUBuffer params_ = nullptr;                // kParamSlots uniform slots
+  std::vector<uint8_t> params_staging_;        // their bytes, written to params_ at submit
+  uint32_t params_used_ = 0;
+  BindGroupCache bind_groups_;
+  WGPUBuffer readback_ = nullptr;              // MapRead staging for read_buffer, grown on demand
+  uint64_t readback_bytes_ = 0;
+
+  mutable std::mutex error_mutex_;             // the error callback may run on any thread
+  std::string error_;                          // from the uncaptured-error callback
+  std::atomic<bool> lost_{false};
+  std::string lost_message_;
+};
+
+}  // namespace webaccel::gpu::native
