@@ -212,6 +212,14 @@ WGPUBindGroup NativeDevice::bind_group(const PipelineEntry& p, uint64_t slot, st
   entries[0].offset = slot;
   entries[0].size = kParamSlotBytes;
   for (size_t i = 0; i < buffers.size(); ++i) {
+    const BufferView& b = buffers[i];
+    const uint64_t bytes = b.bytes ? b.bytes : b.buffer.bytes - std::min(b.offset, b.buffer.bytes);
+    if (bytes > info_.max_storage_buffer_binding_size || b.offset % kStorageOffsetAlignment != 0) {
+      fail(ErrorKind::kInternal, "WebGPU: pipeline '" + p.key + "': @binding(" + std::to_string(i + 1) + ") views " +
+                                     std::to_string(bytes) + " bytes at offset " + std::to_string(b.offset) +
+                                     ": above maxStorageBufferBindingSize " +
+                                     std::to_string(info_.max_storage_buffer_binding_size) + " or not 256-aligned");
+    }
     entries[i + 1].binding = static_cast<uint32_t>(i + 1);
     entries[i + 1].buffer = handle(buffers[i].buffer);
     entries[i + 1].offset = buffers[i].offset;

@@ -19,6 +19,7 @@ namespace webaccel::gpu::native {
 
 constexpr uint64_t kParamSlotBytes = 256;  // WebGPU's largest minUniformBufferOffsetAlignment
 constexpr uint32_t kParamSlots = 1024;     // dispatches per submit before the ring flushes
+constexpr uint64_t kStorageOffsetAlignment = 256;  // WebGPU's largest minStorageBufferOffsetAlignment
 
 inline WGPUStringView view(std::string_view s) { return {s.data(), s.size()}; }
 std::string text(WGPUStringView v);

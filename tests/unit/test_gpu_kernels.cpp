@@ -139,6 +139,24 @@ TEST_F(GpuKernels, BufferAboveMaxBufferSizeFailsClearly) {
   }
 }
 
+// A view larger than maxStorageBufferBindingSize is refused before WebGPU sees it, naming the
+// pipeline and the binding (kernels split larger tensors; see kernels.h).
+TEST_F(GpuKernels, ViewAboveMaxBindingSizeFailsClearly) {
+  const uint64_t limit = device_->info().max_storage_buffer_binding_size;
+  if (device_->info().max_buffer_size < limit + 1024 || limit > (uint64_t{1} << 31)) {
+    GTEST_SKIP() << "this adapter cannot hold a buffer above its binding limit cheaply";
+  }
+  Buffer big = device_->create_buffer(limit + 1024, "bigger than one binding");
+  owned_.push_back(big);
+  try {
+    kernels_->add({big, 0, 0}, {big, 0, 256}, 64);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("add:wg=256"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("@binding(1)"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(GpuKernels, BadWgslNamesThePipeline) {
   PipelineDesc desc{"broken_family:wg=64", "@compute @workgroup_size(64) fn main() { let x: u32 = 1.5; }", "main", {}};
   try {
