@@ -13,6 +13,7 @@ namespace webaccel::gpu::native {
 namespace {
 
 constexpr auto kWaitLimit = std::chrono::seconds(120);  // a wait this long means a hung driver
+constexpr std::string_view kEnableSubgroups = "enable subgroups;";
 
 }  // namespace
 
@@ -107,8 +108,12 @@ void NativeDevice::write_buffer(Buffer buffer, uint64_t offset, const void* data
 WGPUShaderModule NativeDevice::module_for(const PipelineDesc& desc) {
   auto it = modules_.find(desc.wgsl);
   if (it != modules_.end()) return it->second;
+  // Dawn requires `enable subgroups;` before subgroup builtins; wgpu-native's Naga rejects the
+  // directive ("not yet implemented") and allows the builtins once the device has the feature.
+  std::string wgsl = desc.wgsl;
+  for (size_t at; (at = wgsl.find(kEnableSubgroups)) != std::string::npos;) wgsl.erase(at, kEnableSubgroups.size());
   WGPUShaderSourceWGSL source = WGPU_SHADER_SOURCE_WGSL_INIT;
-  source.code = view(desc.wgsl);
+  source.code = view(wgsl);
   WGPUShaderModuleDescriptor d = WGPU_SHADER_MODULE_DESCRIPTOR_INIT;
   d.nextInChain = &source.chain;
   d.label = view(desc.key);

@@ -110,7 +110,9 @@ bool NativeDevice::open(std::string* why) {
   WGPULimits limits = WGPU_LIMITS_INIT;
   w_.wgpuAdapterGetLimits(adapter_, &limits);
   std::vector<WGPUFeatureName> features;
-  for (auto f : {WGPUFeatureName_ShaderF16, WGPUFeatureName_Subgroups, WGPUFeatureName_TimestampQuery}) {
+  // wgpu-native may offer subgroups only as its native feature (the same WGSL `enable subgroups;`).
+  const auto native_subgroups = static_cast<WGPUFeatureName>(WGPUNativeFeature_Subgroup);
+  for (auto f : {WGPUFeatureName_ShaderF16, WGPUFeatureName_Subgroups, native_subgroups, WGPUFeatureName_TimestampQuery}) {
     if (w_.wgpuAdapterHasFeature(adapter_, f)) features.push_back(f);
   }
 
@@ -146,7 +148,8 @@ bool NativeDevice::open(std::string* why) {
   info_.max_storage_buffers_per_shader_stage = limits.maxStorageBuffersPerShaderStage;
   info_.min_uniform_buffer_offset_alignment = limits.minUniformBufferOffsetAlignment;
   info_.shader_f16 = w_.wgpuDeviceHasFeature(device_, WGPUFeatureName_ShaderF16);
-  info_.subgroups = w_.wgpuDeviceHasFeature(device_, WGPUFeatureName_Subgroups);
+  info_.subgroups = w_.wgpuDeviceHasFeature(device_, WGPUFeatureName_Subgroups) ||
+                    w_.wgpuDeviceHasFeature(device_, native_subgroups);
   info_.timestamps = w_.wgpuDeviceHasFeature(device_, WGPUFeatureName_TimestampQuery);
   info_.sync_readback = true;
 

@@ -128,6 +128,29 @@ TEST_F(GpuKernels, InfoReportsRealLimits) {
   EXPECT_TRUE(info.sync_readback);
 }
 
+// Where the device reports subgroups, a WGSL kernel enabling them compiles and runs.
+TEST_F(GpuKernels, SubgroupsWorkWhereReported) {
+  if (!device_->info().subgroups) GTEST_SKIP() << "adapter offers no subgroups";
+  const char* wgsl = R"(enable subgroups;
+struct Params { n: u32, }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_size) size: u32) {
+  let total = subgroupAdd(1u);
+  if (lid == 0u && params.n > 0u) { out[0] = total; out[1] = size; }
+})";
+  Pipeline p = device_->pipeline({"subgroup_probe", wgsl, "main", {}});
+  Buffer out = zeros(2);
+  const uint32_t n = 1;
+  const BufferView bind[] = {all(out)};
+  device_->dispatch(p, as_params(n), bind, 1);
+  uint32_t got[2];
+  device_->read_buffer(out, 0, got, sizeof got);
+  EXPECT_EQ(got[0], got[1]) << "subgroupAdd(1) should equal the subgroup size";
+  std::printf("[gpu] subgroup size %u\n", got[1]);
+}
+
 TEST_F(GpuKernels, BufferAboveMaxBufferSizeFailsClearly) {
   const uint64_t too_big = device_->info().max_buffer_size + 4;
   try {
