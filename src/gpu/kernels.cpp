@@ -28,6 +28,8 @@ Grid grid_for(uint64_t groups) {
 uint64_t groups_for(uint64_t n, uint32_t wg) { return (n + wg - 1) / wg; }
 
 std::string constant_text(double v) {
+  // Integers (workgroup sizes, bits, flags) are nearly all constants; to_string is the fast path.
+  if (v == static_cast<double>(static_cast<int64_t>(v))) return std::to_string(static_cast<int64_t>(v));
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
