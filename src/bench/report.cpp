@@ -351,8 +351,8 @@ void browser_comparison(BenchStore& store, Report& rep) {
   rep.notes.push_back("Every backend and host beside the native CPU: cpu = the native binary; wasm@node = the wasm build in Node "
                       "(web/node.mjs); wasm@chromium / wasm@firefox = the same build through the JS API in a Web Worker of a headless "
                       "browser page served cross-origin isolated; webgpu = the CLI's --backend webgpu; webgpu@browser = the JS API's "
-                      "backend 'webgpu'. Browser memory is what the browser exposes (Chromium's measureUserAgentSpecificMemory of the "
-                      "page with its workers; Firefox exposes none); native and Node memory is the process's peak RSS.");
+                      "backend 'webgpu'. Peak MB: native and Node, the process's peak RSS; browsers, the peak RSS of the renderer "
+                      "(Chromium) or tab content process (Firefox) that ran the page and its Worker, read from /proc.");
   const auto groups = group_rows(rows);
   add_throughput_charts(groups, rep);
   rep.tables.push_back(performance_table(groups, "Measurements by backend, host and configuration"));
