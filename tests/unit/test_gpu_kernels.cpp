@@ -344,9 +344,11 @@ TEST_F(GpuKernels, Attention) {
     uint32_t tokens, n_head, n_head_kv, head_dim, pos0, n_kv;
     bool causal;
   };
-  // Decode and prefill steps past one 64-key tile, grouped-query heads, BERT's bidirectional case.
+  // Decode and prefill steps past one tile (each of the 64/128/256-key tile sizes the op picks),
+  // grouped-query heads, BERT's bidirectional case.
   for (const Case c : {Case{1, 9, 3, 64, 0, 1, true}, Case{3, 9, 3, 64, 70, 0, true}, Case{7, 9, 3, 48, 130, 0, true},
-                       Case{1, 4, 4, 64, 300, 0, true}, Case{7, 12, 12, 32, 0, 7, false},
+                       Case{1, 4, 4, 64, 300, 0, true}, Case{1, 9, 3, 48, 400, 0, true}, Case{1, 8, 8, 128, 600, 0, true},
+                       Case{7, 12, 12, 32, 0, 7, false},
                        Case{3, 6, 2, 128, 0, 131, false}}) {
     const uint32_t n_ctx = std::max(c.pos0 + c.tokens, c.n_kv) + 5, kv_dim = c.n_head_kv * c.head_dim;
     const auto q = random_floats(size_t{c.tokens} * c.n_head * c.head_dim, c.pos0 + 1, 1.5f);
@@ -472,7 +474,7 @@ TEST_F(GpuKernels, PrecompileCreatesEveryCollectedPipeline) {
   kernels_->rms_norm(all(b), all(b), all(b), 1, 8, 1e-5f);
   kernels_->layer_norm(all(b), all(b), all(b), all(b), 1, 8, 1e-5f);
   kernels_->rope(all(b), 1, 1, 8, 8, 0, 10000.0f);
-  kernels_->attention(all(b), all(b), all(b), all(b), 1, 1, 1, 8, 0, 1, true, 1.0f);
+  kernels_->attention(all(b), all(b), all(b), all(b), 1, 1, 1, 16, 0, 1, true, 1.0f);
   kernels_->silu_mul(all(b), all(b), all(b), 8);
   kernels_->gelu(all(b), 8);
   kernels_->add(all(b), all(b), 8);
@@ -480,7 +482,7 @@ TEST_F(GpuKernels, PrecompileCreatesEveryCollectedPipeline) {
   kernels_->mean_pool(all(b), all(b), 1, 8);
   kernels_->l2_normalize(all(b), 8);
   const auto descs = kernels_->end_collect();
-  EXPECT_EQ(descs.size(), 10u);  // the two norms and the two row ops each share a family
+  EXPECT_EQ(descs.size(), 12u);  // one pipeline per op, three for attention (its tile sizes)
   device_->precompile(descs);
   for (const auto& d : descs) EXPECT_TRUE(device_->has_pipeline(d.key)) << d.key;
   EXPECT_EQ(download(b, 4), std::vector<float>(4, 0.0f));  // collecting dispatched nothing

@@ -1,13 +1,18 @@
 // Flash-style attention: out(tokens, n_head * head_dim) = softmax(q k^T * scale) v, one workgroup
-// per (query token, head). Keys come in tiles of `wg`: each thread scores one key, then every thread
-// folds the tile into a running max / sum (online softmax) and its own output dims; no score matrix
-// is stored. Grouped-query heads: head h reads kv head h / (n_head / n_head_kv).
-// Caches are (n_ctx, n_head_kv * head_dim); causal rows see keys [0, pos0 + t], others [0, n_kv).
+// per (query token, head). Keys come in tiles of `wg`: each thread scores one key, every thread
+// folds the tile into the running max / sum (online softmax), then the workgroup, arranged as
+// head_dim / 4 lanes (one vec4 column of V each) times key groups, accumulates p v; the groups'
+// partial sums are added once at the end. No score matrix is stored. Grouped-query heads: head h
+// reads kv head h / (n_head / n_head_kv). Caches are (n_ctx, n_head_kv * head_dim); causal rows
+// see keys [0, pos0 + t], others [0, n_kv).
+// Decode is latency-bound (a few workgroups, one per head): head_dim and wg are pipeline
+// constants so inner loops have constant trip counts, and each step issues several independent
+// vec4 loads. The last tile is padded: keys past the end read the last valid row, weighted 0.
 struct Params {
   tokens: u32,
   n_head: u32,
   n_head_kv: u32,
-  head_dim: u32,
+  head_dim: u32,  // equals the head_dim constant
   pos0: u32,
   n_kv: u32,
   causal: u32,
@@ -16,79 +21,99 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(3) var<storage, read> v_cache: array<f32>;
+@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f32>>;  // head_dim % 16 == 0
+@group(0) @binding(3) var<storage, read> v_cache: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-const wg: u32 = 64;           // threads = keys per tile
-const dims_per_thread: u32 = 4u;  // so head_dim <= 256
-const max_head_dim: u32 = 256u;
+override head_dim: u32 = 64;  // a multiple of 16, at most 256
+override wg: u32 = 64;        // threads = keys per tile: 64, 128 or 256
 
-var<workgroup> q_s: array<f32, max_head_dim>;  // the query, pre-scaled
-var<workgroup> p_s: array<f32, wg>;            // scores, then probabilities, of one tile
+const max_tile: u32 = 256u;
+const masked: f32 = -3.402823e38;
+
+var<workgroup> q_s: array<vec4<f32>, 64>;      // the query, pre-scaled (head_dim / 4 used)
+var<workgroup> p_s: array<f32, max_tile>;      // scores, then probabilities, of one tile (wg used)
+var<workgroup> part: array<vec4<f32>, max_tile>;  // each key group's p v, summed at the end
 
 @compute @workgroup_size(wg)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let head = wid.x;
   let t = wid.y;
-  let hd = params.head_dim;
-  let kv_dim = params.n_head_kv * hd;
-  let kv_off = (head / (params.n_head / params.n_head_kv)) * hd;
-  let q_off = (t * params.n_head + head) * hd;
+  let kv_dim4 = params.n_head_kv * head_dim / 4u;  // a cache row, in vec4
+  let kv_off4 = (head / (params.n_head / params.n_head_kv)) * head_dim / 4u;
+  let q_off = (t * params.n_head + head) * head_dim;
   let n_keys = select(params.n_kv, params.pos0 + t + 1u, params.causal != 0u);
+  // The V layout: lane = vec4 column of the head, group = which keys of a tile it adds up.
+  let lanes = head_dim / 4u;
+  let groups = wg / lanes;
+  let lane = lid % lanes;
+  let group = lid / lanes;  // == groups for the threads left over (idle in the V phase)
 
-  for (var d = lid; d < hd; d += wg) {
-    q_s[d] = q[q_off + d] * params.scale;
+  for (var c = lid; c < lanes; c += wg) {
+    let at = q_off + 4u * c;
+    q_s[c] = vec4<f32>(q[at], q[at + 1u], q[at + 2u], q[at + 3u]) * params.scale;
   }
   workgroupBarrier();
 
-  var acc: array<f32, dims_per_thread>;
-  var m = -3.402823e38;  // running max
-  var l = 0.0;           // running sum of exp(score - m)
+  var acc = vec4<f32>();
+  var m = masked;  // running max
+  var l = 0.0;     // running sum of exp(score - m)
   for (var j0 = 0u; j0 < n_keys; j0 += wg) {
-    let nj = min(wg, n_keys - j0);
-    if (lid < nj) {
-      let k_row = (j0 + lid) * kv_dim + kv_off;
-      var s = 0.0;
-      for (var d = 0u; d < hd; d++) {
-        s += q_s[d] * k_cache[k_row + d];
-      }
-      p_s[lid] = s;
+    let k_base = min(j0 + lid, n_keys - 1u) * kv_dim4 + kv_off4;
+    var s = vec4<f32>();  // four partial sums: four loads in flight per step
+    for (var c = 0u; c < lanes; c += 4u) {
+      let k0 = k_cache[k_base + c];
+      let k1 = k_cache[k_base + c + 1u];
+      let k2 = k_cache[k_base + c + 2u];
+      let k3 = k_cache[k_base + c + 3u];
+      s += vec4<f32>(dot(q_s[c], k0), dot(q_s[c + 1u], k1), dot(q_s[c + 2u], k2), dot(q_s[c + 3u], k3));
     }
+    p_s[lid] = select(masked, s.x + s.y + s.z + s.w, j0 + lid < n_keys);
     workgroupBarrier();
     var m_tile = m;
-    for (var j = 0u; j < nj; j++) {
+    for (var j = 0u; j < wg; j++) {
       m_tile = max(m_tile, p_s[j]);
     }
     let correction = exp(m - m_tile);
     workgroupBarrier();  // all threads read the scores before any is replaced
-    if (lid < nj) {
-      p_s[lid] = exp(p_s[lid] - m_tile);
-    }
+    p_s[lid] = exp(p_s[lid] - m_tile);  // 0 for padded keys
     workgroupBarrier();
     var tile_sum = 0.0;
-    for (var j = 0u; j < nj; j++) {
+    for (var j = 0u; j < wg; j++) {
       tile_sum += p_s[j];
     }
     l = l * correction + tile_sum;
     m = m_tile;
-    for (var c = 0u; c < dims_per_thread; c++) {
-      let d = lid + c * wg;
-      if (d < hd) {
-        var a = acc[c] * correction;
-        for (var j = 0u; j < nj; j++) {
-          a += p_s[j] * v_cache[(j0 + j) * kv_dim + kv_off + d];
+    // Keys group, group + groups, ... of the tile, eight at a time (eight loads in flight).
+    var a = acc * correction;
+    if (group < groups) {
+      for (var j = group; j < wg; j += 8u * groups) {
+        var pv = vec4<f32>();
+        for (var u = 0u; u < 8u; u++) {
+          let jj = j + u * groups;
+          let p = select(0.0, p_s[min(jj, wg - 1u)], jj < wg);
+          pv += p * v_cache[min(j0 + min(jj, wg - 1u), n_keys - 1u) * kv_dim4 + kv_off4 + lane];
         }
-        acc[c] = a;
+        a += pv;
       }
     }
+    acc = a;
     workgroupBarrier();  // p_s is rewritten by the next tile
   }
-  let inv = 1.0 / l;
-  for (var c = 0u; c < dims_per_thread; c++) {
-    let d = lid + c * wg;
-    if (d < hd) {
-      out[q_off + d] = acc[c] * inv;
+  if (group < groups) {
+    part[lid] = acc;
+  }
+  workgroupBarrier();
+  if (lid < lanes) {
+    var total = vec4<f32>();
+    for (var g = 0u; g < groups; g++) {
+      total += part[g * lanes + lid];
     }
+    total = total / l;
+    let at = q_off + 4u * lid;
+    out[at] = total.x;
+    out[at + 1u] = total.y;
+    out[at + 2u] = total.z;
+    out[at + 3u] = total.w;
   }
 }

@@ -1,0 +1,87 @@
+// Time per call of the non-matmul GPU ops (src/gpu/kernels.cpp) at llama decode and prefill shapes,
+// on the native WebGPU device: each op is recorded `reps` times back to back, then finish(); the
+// figure is the wall time over reps, i.e. dispatch overhead included, as a forward pass pays it.
+// Usage: webaccel-gpu-ops-bench [reps]   (bench/gpu_ops/run.sh runs it on a GPU machine)
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gpu/device.h"
+#include "gpu/kernels.h"
+
+using namespace webaccel::gpu;
+
+namespace {
+
+struct Shape {
+  const char* name;
+  uint32_t d, n_head, n_head_kv, head_dim, n_ff;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int reps = argc > 1 ? std::atoi(argv[1]) : 100;
+  std::string why;
+  auto device = open_native_device(&why);
+  if (!device) {
+    std::printf("WebGPU absent: %s\n", why.c_str());
+    return 1;
+  }
+  std::printf("%s on %s (%s), %d calls per figure\n\n| shape | tokens | op | µs per call |\n|---|---|---|---:|\n",
+              device->info().implementation.c_str(), device->info().adapter.c_str(), device->info().backend.c_str(), reps);
+  Kernels k(*device);
+  std::vector<Buffer> owned;
+  auto buffer = [&](size_t n) {  // filled with small varied values, so no op sees zeros or NaN
+    std::vector<float> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = 0.01f * static_cast<float>((i * 2654435761u) % 200) - 1.0f;
+    Buffer b = device->create_buffer(n * sizeof(float), "bench");
+    device->write_buffer(b, 0, v.data(), n * sizeof(float));
+    owned.push_back(b);
+    return BufferView{b, 0, 0};
+  };
+  auto time = [&](const Shape& s, uint32_t tokens, const std::string& op, const std::function<void()>& call) {
+    call();
+    device->finish();  // first call compiles the pipeline
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) call();
+    device->finish();
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / reps;
+    std::printf("| %s | %u | %s | %.1f |\n", s.name, tokens, op.c_str(), us);
+  };
+
+  {  // half a second of work first: an idle GPU runs at a fraction of its clock
+    const BufferView a = buffer(1 << 20), b = buffer(1 << 20);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (std::chrono::steady_clock::now() < until) {
+      for (int i = 0; i < 50; ++i) k.add(a, b, 1 << 20);
+      device->finish();
+    }
+  }
+  const uint32_t n_ctx = 4096, max_tokens = 128;
+  for (const Shape s : {Shape{"7B", 4096, 32, 32, 128, 11008}, Shape{"SmolLM2-135M", 576, 9, 3, 64, 1536}}) {
+    const uint32_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
+    const BufferView x = buffer(max_tokens * s.d), w = buffer(s.d), y = buffer(max_tokens * s.d);
+    const BufferView q = buffer(max_tokens * q_dim), out = buffer(max_tokens * q_dim);
+    const BufferView k_cache = buffer(size_t{n_ctx} * kv_dim), v_cache = buffer(size_t{n_ctx} * kv_dim);
+    const BufferView gate = buffer(max_tokens * s.n_ff), up = buffer(max_tokens * s.n_ff), ff = buffer(max_tokens * s.n_ff);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+    for (uint32_t T : {1u, max_tokens}) {
+      time(s, T, "rms_norm", [&] { k.rms_norm(x, w, y, T, s.d, 1e-5f); });
+      time(s, T, "rope (q)", [&] { k.rope(q, T, s.n_head, s.head_dim, s.head_dim, 100, 10000.0f); });
+      time(s, T, "silu_mul", [&] { k.silu_mul(gate, up, ff, T * s.n_ff); });
+      time(s, T, "add", [&] { k.add(x, y, T * s.d); });
+      for (uint32_t keys : {64u, 512u, 2048u}) {
+        if (T > 1 && keys != 512) continue;
+        time(s, T, "attention over " + std::to_string(keys) + " keys",
+             [&] { k.attention(q, k_cache, v_cache, out, T, s.n_head, s.n_head_kv, s.head_dim, keys - T, 0, true, scale); });
+      }
+    }
+  }
+  for (Buffer b : owned) device->release(b);
+  return 0;
+}
