@@ -40,7 +40,9 @@ async function runCell() {
         reason: `webaccel.load({backend: '${spec.backend}'}) ran on '${info.backend}'${info.gpu_note ? `: ${info.gpu_note}` : ''}` };
     }
     const timed = await runWorkload(model, spec);
-    return { status: 'measured', loadMs, ...timed, threads: info.threads, variant: info.variant ?? info.backend,
+    // WebGPU runs inside the wasm build: 'webgpu on wasm-simd'.
+    const variant = info.backend === 'wasm' ? info.variant : `${info.backend} on ${info.variant}`;
+    return { status: 'measured', loadMs, ...timed, threads: info.threads, variant,
       adapter: info.gpu ? `${info.gpu.adapter} (${info.gpu.implementation})` : adapter, crossOriginIsolated };
   } finally {
     model.dispose();
