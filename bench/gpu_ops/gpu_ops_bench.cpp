@@ -1,6 +1,7 @@
 // Time per call of the non-matmul GPU ops (src/gpu/kernels.cpp) at llama decode and prefill shapes,
-// on the native WebGPU device: each op is recorded `reps` times back to back, then finish(); the
-// figure is the wall time over reps, i.e. dispatch overhead included, as a forward pass pays it.
+// on the native WebGPU device: each op is recorded `reps` times back to back, then finish(), twice;
+// the figure is the second pass's wall time over reps: dispatch overhead included, as a repeated
+// decode step pays it (its pipelines and bind groups made by the first pass).
 // Usage: webaccel-gpu-ops-bench [reps]   (bench/gpu_ops/run.sh runs it on a GPU machine)
 #include <chrono>
 #include <cmath>
@@ -45,8 +46,8 @@ int main(int argc, char** argv) {
     return BufferView{b, 0, 0};
   };
   auto time = [&](const Shape& s, uint32_t tokens, const std::string& op, const std::function<void()>& call) {
-    call();
-    device->finish();  // first call compiles the pipeline
+    for (int i = 0; i < reps; ++i) call();  // compiles the pipeline, makes the bind groups
+    device->finish();                        // (a decode step reuses them: the steady state)
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < reps; ++i) call();
     device->finish();
@@ -81,6 +82,33 @@ int main(int argc, char** argv) {
              [&] { k.attention(q, k_cache, v_cache, out, T, s.n_head, s.n_head_kv, s.head_dim, keys - T, 0, true, scale); });
       }
     }
+  }
+  // The same 4096-float add, each call on its own buffers: no call waits on the one before
+  // (WebGPU puts a barrier between dependent dispatches), so this is the cost without barriers.
+  const Shape none{"independent", 4096, 0, 0, 0, 0};
+  std::vector<BufferView> xs, ys;
+  for (int i = 0; i < reps; ++i) xs.push_back(buffer(4096)), ys.push_back(buffer(4096));
+  int next = 0;
+  time(none, 1, "add, each on its own buffers", [&] {
+    k.add(xs[next % reps], ys[next % reps], 4096);
+    ++next;
+  });
+  // Where that time goes: recording (CPU), submit (CPU: wgpu encodes the Vulkan commands), the
+  // wait; bind groups cached (made above), as in a repeated decode step. Twice, to see the noise.
+  for (const char* pass : {"first pass", "second pass"}) {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    for (int i = 0; i < reps; ++i) k.add(xs[i], ys[i], 4096);
+    const auto t1 = clock::now();
+    device->submit();
+    const auto t2 = clock::now();
+    device->finish();
+    const auto t3 = clock::now();
+    auto us = [&](clock::time_point a, clock::time_point b) {
+      return std::chrono::duration<double, std::micro>(b - a).count() / reps;
+    };
+    std::printf("\nper independent add (%s): record %.2f us, submit %.2f us, wait for the GPU %.2f us\n", pass,
+                us(t0, t1), us(t1, t2), us(t2, t3));
   }
   for (Buffer b : owned) device->release(b);
   return 0;
