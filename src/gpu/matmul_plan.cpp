@@ -1,0 +1,71 @@
+#include "gpu/matmul_plan.h"
+
+#include <algorithm>
+
+namespace webaccel::gpu {
+namespace {
+
+constexpr uint64_t kOffsetAlignment = 256;  // minStorageBufferOffsetAlignment's largest allowed value
+constexpr uint32_t kMaxWorkgroupReduceFloats = 8192;  // lib_reduce_workgroup.wgsl's partials
+
+uint64_t testing_limit = 0;
+bool testing_no_subgroups = false;
+
+uint32_t pow2_floor(uint64_t n) {
+  uint32_t p = 1;
+  while (uint64_t{p} * 2 <= n) p *= 2;
+  return p;
+}
+
+// A binding of `bytes` starting at byte `start` of its buffer: aligned offset, remainder, size.
+void place(uint64_t start, uint64_t bytes, uint64_t element, uint64_t& offset, uint64_t& size, uint64_t& base) {
+  offset = start / kOffsetAlignment * kOffsetAlignment;
+  base = (start - offset) / element;
+  size = (start - offset + bytes + 3) / 4 * 4;
+}
+
+}  // namespace
+
+MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, bool subgroups) {
+  MatmulTiling t;
+  t.tok = tokens == 1 ? 1 : 8;   // two pipelines per format: decode (GEMV) and prefill
+  t.rows = t.tok == 1 ? 4 : 2;   // rows * tok accumulators per thread
+  const uint64_t units = cols / unit_weights(f.bits);
+  t.wg = std::clamp<uint32_t>(pow2_floor(units), 32, 256);  // no idle threads on narrow rows
+  if (!subgroups) t.wg = std::min(t.wg, kMaxWorkgroupReduceFloats / (t.rows * t.tok));
+  return t;
+}
+
+std::vector<RowRange> split_rows(const GpuFormat& f, uint64_t rows, uint64_t cols, uint64_t binding_limit,
+                                 uint64_t max_rows) {
+  const RowBytes rb = row_bytes(f, cols);
+  const uint64_t widest = std::max({rb.codes, rb.hi, rb.scales});
+  // The aligned-down start costs at most 255 bytes, the 4-byte rounding 3 more.
+  if (binding_limit < kOffsetAlignment + 4 + widest) return {};
+  const uint64_t per_range = std::min(max_rows, (binding_limit - kOffsetAlignment - 4) / widest);
+  std::vector<RowRange> out;
+  for (uint64_t row0 = 0; row0 < rows; row0 += per_range) {
+    RowRange r;
+    r.row0 = row0;
+    r.rows = std::min(per_range, rows - row0);
+    place(row0 * rb.codes, r.rows * rb.codes, 16, r.codes_offset, r.codes_bytes, r.codes_base);
+    if (rb.hi) place(rows * rb.codes + row0 * rb.hi, r.rows * rb.hi, 8, r.hi_offset, r.hi_bytes, r.hi_base);
+    const uint64_t scale_element = f.superblock ? 16 : f.symmetric ? 2 : 4;
+    if (rb.scales) {
+      place(row0 * rb.scales, r.rows * rb.scales, scale_element, r.scales_offset, r.scales_bytes, r.scales_base);
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+void disable_subgroups_for_testing(bool disable) { testing_no_subgroups = disable; }
+bool use_subgroups(bool device_has_them) { return device_has_them && !testing_no_subgroups; }
+
+void set_binding_limit_for_testing(uint64_t bytes) { testing_limit = bytes; }
+
+uint64_t binding_limit(uint64_t device_limit) {
+  return testing_limit ? std::min(testing_limit, device_limit) : device_limit;
+}
+
+}  // namespace webaccel::gpu

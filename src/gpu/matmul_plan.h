@@ -1,0 +1,41 @@
+// How a matmul or embedding gather over a GPU-resident matrix is dispatched: the workgroup tiling
+// (override constants of matmul.wgsl) and the row ranges a matrix larger than one storage binding
+// (or than one grid dimension) is split into. bench/gpu/gpu_common.mjs mirrors matmul_tiling.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "gpu/weight_layout.h"
+
+namespace webaccel::gpu {
+
+struct MatmulTiling {
+  uint32_t wg = 128;  // threads per workgroup, striding over a row's 16-byte units
+  uint32_t rows = 4;  // rows per workgroup (each thread covers all of them: x reuse)
+  uint32_t tok = 1;   // tokens per workgroup (each weight unit reused across them)
+};
+MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, bool subgroups);
+
+// Rows [row0, row0 + rows) and where each plane's binding starts: a 256-aligned byte offset plus
+// the remainder in the kernel's element units (codes vec4, hi vec2, scales u32 / f16 / vec4).
+struct RowRange {
+  uint64_t row0 = 0, rows = 0;
+  uint64_t codes_offset = 0, codes_bytes = 0, codes_base = 0;
+  uint64_t hi_offset = 0, hi_bytes = 0, hi_base = 0;
+  uint64_t scales_offset = 0, scales_bytes = 0, scales_base = 0;
+};
+// Ranges of at most `max_rows` rows whose bindings stay within `binding_limit` bytes; empty when a
+// single row does not fit.
+std::vector<RowRange> split_rows(const GpuFormat& f, uint64_t rows, uint64_t cols, uint64_t binding_limit,
+                                 uint64_t max_rows);
+
+// Tests run the workgroup-memory reduction on devices that have subgroups.
+void disable_subgroups_for_testing(bool disable);
+bool use_subgroups(bool device_has_them);
+
+// Tests force splitting of small matrices: a binding limit below the device's (0 restores it).
+void set_binding_limit_for_testing(uint64_t bytes);
+uint64_t binding_limit(uint64_t device_limit);
+
+}  // namespace webaccel::gpu

@@ -1,0 +1,276 @@
+// The GPU matmul and embedding gather for every weight format the engine reads, on odd shapes,
+// against the CPU reference: each CPU row dequantized by cpu::reference and dotted in double.
+// Runs on whatever native WebGPU adapter is present (lavapipe in CTest), skips where there is none.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/fp16.h"
+#include "cpu/quant_blocks.h"
+#include "gpu/device.h"
+#include "gpu/kernels.h"
+#include "gpu/matmul_plan.h"
+#include "gpu/weight_layout.h"
+
+namespace webaccel::gpu {
+namespace {
+
+void put_half(uint8_t* p, float v) {
+  const uint16_t h = float_to_half(v);
+  std::memcpy(p, &h, 2);
+}
+
+// Random rows in the CPU layout of `type`: random codes, valid f16 scales (value range ~[-1, 1]).
+std::vector<uint8_t> random_rows(GgmlType type, size_t rows, size_t cols, uint32_t seed) {
+  const auto traits = ggml_type_traits(static_cast<uint32_t>(type));
+  const size_t row_bytes = cols / traits->block_elems * traits->block_bytes;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::vector<uint8_t> data(rows * row_bytes);
+  for (auto& b : data) b = static_cast<uint8_t>(byte(rng));
+  const auto wq = wq_params(type);
+  const auto wk = wk_bits(type);
+  for (size_t r = 0; r < rows; r++) {
+    uint8_t* row = data.data() + r * row_bytes;
+    if (type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16) {
+      for (size_t i = 0; i < cols; i++) {
+        const float v = unit(rng) * 2 - 1;
+        if (type == GgmlType::kF32) std::memcpy(row + 4 * i, &v, 4);
+        if (type == GgmlType::kF16) put_half(row + 2 * i, v);
+        if (type == GgmlType::kBF16) {
+          const uint16_t b = static_cast<uint16_t>(std::bit_cast<uint32_t>(v) >> 16);
+          std::memcpy(row + 2 * i, &b, 2);
+        }
+      }
+    } else if (wq) {
+      const size_t group_bytes = 4 + wq->group * wq->bits / 8;
+      for (size_t g = 0; g < cols / wq->group; g++) {
+        put_half(row + g * group_bytes, 2.0f / (1 << wq->bits) * (0.5f + unit(rng)));
+        put_half(row + g * group_bytes + 2, -unit(rng));
+      }
+    } else if (wk) {
+      for (size_t s = 0; s < cols / kWkSuperBlock; s++) {
+        put_half(row + s * (16 + 24 * *wk), 0.1f / (1 << *wk) * (0.5f + unit(rng)));
+        put_half(row + s * (16 + 24 * *wk) + 2, 0.05f * unit(rng));
+      }
+    } else {  // Q4_0, Q4_1, Q8_0, Q5_0: the block starts with f16 d (Q4_1: then f16 m)
+      for (size_t b = 0; b < cols / traits->block_elems; b++) {
+        uint8_t* blk = row + b * traits->block_bytes;
+        put_half(blk, (type == GgmlType::kQ8_0 ? 1.0f / 128 : 1.0f / 8) * (0.5f + unit(rng)));
+        if (type == GgmlType::kQ4_1) put_half(blk + 2, -unit(rng));
+      }
+    }
+  }
+  return data;
+}
+
+struct CpuMatrix {
+  std::vector<uint8_t> data;
+  cpu::WeightMatrix m;
+  std::vector<double> values;  // (rows, cols), dequantized by the CPU reference
+};
+
+CpuMatrix make_matrix(GgmlType type, size_t rows, size_t cols, uint32_t seed) {
+  CpuMatrix c;
+  c.data = random_rows(type, rows, cols, seed);
+  const auto traits = ggml_type_traits(static_cast<uint32_t>(type));
+  c.m = cpu::WeightMatrix{type, rows, cols, c.data.data(), cols / traits->block_elems * traits->block_bytes};
+  c.values.resize(rows * cols);
+  std::vector<float> row(cols);
+  for (size_t r = 0; r < rows; r++) {
+    cpu::reference::dequantize_row(type, c.m.row(r), row.data(), cols);
+    for (size_t i = 0; i < cols; i++) c.values[r * cols + i] = row[i];
+  }
+  return c;
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+class GpuMatmul : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { device_ = open_native_device(&why_).release(); }
+  static void TearDownTestSuite() {
+    delete device_;
+    device_ = nullptr;
+  }
+  void SetUp() override {
+    if (!device_) GTEST_SKIP() << "WebGPU absent: " << why_;
+    if (device_->lost()) GTEST_SKIP() << "device lost by an earlier test";
+    kernels_ = std::make_unique<Kernels>(*device_);
+  }
+  void TearDown() override {
+    set_binding_limit_for_testing(0);
+    disable_subgroups_for_testing(false);
+    for (auto b : owned_) device_->release(b);
+    owned_.clear();
+  }
+  Buffer floats(const std::vector<float>& v) {
+    Buffer b = kernels_->upload_f32(v.data(), v.size(), "test floats");
+    owned_.push_back(b);
+    return b;
+  }
+  std::vector<float> download(Buffer b, size_t n) {
+    std::vector<float> v(n);
+    device_->read_buffer(b, 0, v.data(), n * sizeof(float));
+    return v;
+  }
+  GpuMatrix upload(const CpuMatrix& c) {
+    GpuMatrix g = kernels_->upload(c.m, "test matrix");
+    owned_.push_back(g.codes);
+    if (g.scales) owned_.push_back(g.scales);
+    return g;
+  }
+
+  // y = x Wᵀ (+ bias) (+ y0) on the GPU vs the reference; tol relative to sum |w x|.
+  void check_matmul(GgmlType type, size_t rows, size_t cols, uint32_t tokens, bool bias, bool accumulate,
+                    double tol = 2e-5) {
+    SCOPED_TRACE(std::string(ggml_type_name(type)) + " " + std::to_string(rows) + "x" + std::to_string(cols) +
+                 " tokens " + std::to_string(tokens));
+    const CpuMatrix c = make_matrix(type, rows, cols, static_cast<uint32_t>(rows * 31 + cols + tokens));
+    const GpuMatrix g = upload(c);
+    EXPECT_EQ(g.rows, rows);
+    const auto x = random_floats(tokens * cols, 5);
+    const auto b = random_floats(rows, 6);
+    const auto y0 = random_floats(tokens * rows, 7);
+    const Buffer xb = floats(x), bb = floats(b), yb = floats(y0);
+    const BufferView bias_view{bb};
+    kernels_->matmul(g, BufferView{xb}, BufferView{yb}, tokens, bias ? &bias_view : nullptr, accumulate);
+    const auto y = download(yb, tokens * rows);
+    double worst = 0;
+    for (size_t t = 0; t < tokens; t++) {
+      for (size_t r = 0; r < rows; r++) {
+        double want = 0, mag = 0;
+        for (size_t i = 0; i < cols; i++) {
+          want += c.values[r * cols + i] * x[t * cols + i];
+          mag += std::abs(c.values[r * cols + i] * x[t * cols + i]);
+        }
+        if (bias) want += b[r];
+        if (accumulate) want += y0[t * rows + r];
+        worst = std::max(worst, std::abs(y[t * rows + r] - want) / (mag + 1));
+      }
+    }
+    EXPECT_LT(worst, tol);
+  }
+
+  static Device* device_;
+  static std::string why_;
+  std::unique_ptr<Kernels> kernels_;
+  std::vector<Buffer> owned_;
+};
+Device* GpuMatmul::device_ = nullptr;
+std::string GpuMatmul::why_;
+
+const GgmlType kGpuFormats[] = {
+    GgmlType::kWQ2_G32, GgmlType::kWQ2_G64, GgmlType::kWQ2_G128, GgmlType::kWQ3_G32, GgmlType::kWQ3_G64,
+    GgmlType::kWQ3_G128, GgmlType::kWQ4_G32, GgmlType::kWQ4_G64, GgmlType::kWQ4_G128, GgmlType::kWQ8_G32,
+    GgmlType::kWQ8_G64, GgmlType::kWQ8_G128, GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ8_0,
+    GgmlType::kF32, GgmlType::kF16};
+
+TEST_F(GpuMatmul, EveryFormatOddShapes) {
+  for (GgmlType type : kGpuFormats) {
+    const bool g128 = wq_params(type) && wq_params(type)->group == 128;  // rows hold whole groups
+    check_matmul(type, 37, g128 ? 384 : 192, 1, false, false);
+    check_matmul(type, 301, g128 ? 1152 : 576, 3, true, false);
+    check_matmul(type, 5, 1536, 17, false, true);
+  }
+}
+
+TEST_F(GpuMatmul, WorkgroupReductionWithoutSubgroups) {
+  disable_subgroups_for_testing(true);
+  for (GgmlType type : {GgmlType::kWQ2_G32, GgmlType::kWQ3_G64, GgmlType::kWQ4_G128, GgmlType::kQ8_0,
+                        GgmlType::kWK4, GgmlType::kF16}) {
+    const bool g128 = wq_params(type) && wq_params(type)->group == 128;
+    check_matmul(type, 37, g128 ? 384 : 192, 1, true, false);
+    check_matmul(type, 19, 1536, 17, false, true);
+  }
+}
+
+TEST_F(GpuMatmul, SuperBlockFormats) {
+  for (GgmlType type : {GgmlType::kWK2, GgmlType::kWK3, GgmlType::kWK4}) {
+    check_matmul(type, 37, 192, 1, false, false);
+    check_matmul(type, 301, 576, 3, true, false);
+    check_matmul(type, 5, 1536, 17, false, true);
+  }
+}
+
+TEST_F(GpuMatmul, FormatsWithoutKernelConvertToF16) {
+  // BF16 and Q5_0 have no GPU kernel; WQ2/WQ3 rows of 96 are not whole 64-weight units.
+  for (GgmlType type : {GgmlType::kBF16, GgmlType::kQ5_0, GgmlType::kWQ2_G32, GgmlType::kWQ3_G32}) {
+    const size_t cols = wq_params(type) ? 96 : 192;
+    EXPECT_FALSE(gpu_format(type, cols).has_value());
+    check_matmul(type, 23, cols, 1, false, false, 1e-3);  // f16 rounding of each weight
+  }
+}
+
+TEST_F(GpuMatmul, BytesPerWeightAreTheCpuFormats) {
+  for (GgmlType type : kGpuFormats) {
+    const CpuMatrix c = make_matrix(type, 7, 384, 1);
+    const PackedMatrix p = pack_matrix(c.m);
+    const uint64_t scale_bytes = p.rows * row_bytes(p.format, p.cols).scales;
+    EXPECT_EQ(p.codes.size() + scale_bytes, c.data.size()) << ggml_type_name(type);
+  }
+}
+
+TEST_F(GpuMatmul, RowRangesAcrossBindings) {
+  // A small binding limit splits each matrix into several row ranges bound at aligned offsets.
+  for (GgmlType type : {GgmlType::kWQ4_G32, GgmlType::kWQ3_G64, GgmlType::kQ8_0, GgmlType::kWK2, GgmlType::kF16}) {
+    const RowBytes rb = row_bytes(*gpu_format(type, 576), 576);
+    set_binding_limit_for_testing(256 + 4 + 7 * std::max({rb.codes, rb.hi, rb.scales}));
+    EXPECT_GT(split_rows(*gpu_format(type, 576), 61, 576, binding_limit(UINT64_MAX), 1u << 20).size(), 1u);
+    check_matmul(type, 61, 576, 1, true, false);
+    check_matmul(type, 61, 576, 3, false, true);
+    set_binding_limit_for_testing(0);
+  }
+}
+
+TEST_F(GpuMatmul, EmbedRows) {
+  for (GgmlType type : {GgmlType::kWQ2_G64, GgmlType::kWQ3_G32, GgmlType::kWQ4_G128, GgmlType::kWQ8_G32,
+                        GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kWK3, GgmlType::kF32, GgmlType::kF16}) {
+    for (uint64_t limit : {uint64_t{0}, uint64_t{2048}}) {
+      SCOPED_TRACE(std::string(ggml_type_name(type)) + " limit " + std::to_string(limit));
+      set_binding_limit_for_testing(limit);
+      const size_t rows = 41, cols = 384;
+      const CpuMatrix c = make_matrix(type, rows, cols, 3);
+      const GpuMatrix g = upload(c);
+      const std::vector<uint32_t> ids = {40, 0, 7, 7, 23};
+      Buffer ib = device_->create_buffer(ids.size() * 4, "ids");
+      owned_.push_back(ib);
+      device_->write_buffer(ib, 0, ids.data(), ids.size() * 4);
+      Buffer out = device_->create_buffer(ids.size() * cols * 4, "rows");
+      owned_.push_back(out);
+      kernels_->embed_rows(g, BufferView{ib}, BufferView{out}, static_cast<uint32_t>(ids.size()));
+      const auto got = download(out, ids.size() * cols);
+      for (size_t t = 0; t < ids.size(); t++) {
+        for (size_t i = 0; i < cols; i++) {
+          ASSERT_NEAR(got[t * cols + i], c.values[ids[t] * cols + i], 1e-6) << "token " << t << " col " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(GpuMatmul, OneRowBeyondTheBindingLimitNamesTheTensor) {
+  const CpuMatrix c = make_matrix(GgmlType::kF32, 2, 1024, 1);  // 4096-byte rows
+  set_binding_limit_for_testing(2048);
+  try {
+    kernels_->upload(c.m, "blk.0.too_wide");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blk.0.too_wide"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace webaccel::gpu
