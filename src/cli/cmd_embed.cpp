@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/output_file.h"
 #include "core/error.h"
+#include "gpu/bert_runner.h"
 #include "models/bert.h"
 
 namespace webaccel::cli {
@@ -21,6 +22,7 @@ struct EmbedOptions {
   std::string input_file;
   std::string output;
   size_t threads = default_threads();
+  std::string backend = "cpu";
 };
 
 std::vector<std::string> read_lines(const std::string& path) {
@@ -49,6 +51,9 @@ void run_embed(const EmbedOptions& o) {
 
   const BertModel model(o.model);
   ThreadPool pool(o.threads);
+  gpu::BertRunner runner(model, pool, gpu::parse_backend(o.backend));
+  for (const auto& note : runner.notes()) std::fprintf(stderr, "[webaccel] %s\n", note.c_str());
+  const size_t notes_before = runner.notes().size();
   nlohmann::json j;
   j["model"] = o.model;
   j["dim"] = model.config().n_embd;
@@ -59,17 +64,20 @@ void run_embed(const EmbedOptions& o) {
   for (const auto& text : texts) {
     const auto ids = model.tokenizer().encode(text, model.config().max_seq_length);
     n_tokens += ids.size();
-    out.push_back(model.embed_tokens(ids, pool));
+    out.push_back(runner.embed_tokens(ids));
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t i = notes_before; i < runner.notes().size(); ++i) std::fprintf(stderr, "[webaccel] %s\n", runner.notes()[i].c_str());
+  j["backend"] = runner.backend_description();
   const std::string text = j.dump() + "\n";
   if (o.output.empty() || o.output == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
   } else {
     write_output_file(o.output, text);
   }
-  std::fprintf(stderr, "[webaccel] embedded %zu texts (%zu tokens) in %.3f s: %.1f sentences/s, %zu threads\n",
-               texts.size(), n_tokens, s, static_cast<double>(texts.size()) / s, pool.size());
+  std::fprintf(stderr, "[webaccel] embedded %zu texts (%zu tokens) in %.3f s: %.1f sentences/s, %zu threads, backend %s\n",
+               texts.size(), n_tokens, s, static_cast<double>(texts.size()) / s, pool.size(),
+               runner.backend_description().c_str());
 }
 
 }  // namespace
@@ -82,6 +90,8 @@ void add_embed_command(CLI::App& app) {
   cmd->add_option("-f,--file", o->input_file, "read texts from a file, one per line ('-' for stdin)");
   cmd->add_option("-o,--output", o->output, "write the JSON here instead of stdout");
   cmd->add_option("-t,--threads", o->threads, "threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--backend", o->backend, "cpu, webgpu (falls back to the CPU when WebGPU is absent or lost), or auto")
+      ->capture_default_str();
   cmd->callback([o] { run_embed(*o); });
 }
 

@@ -11,6 +11,7 @@
 #include "cli/output_file.h"
 #include "core/error.h"
 #include "format/package.h"
+#include "gpu/llama_runner.h"
 #include "models/llama.h"
 #include "models/llama_vocab.h"
 #include "runtime/chat_template.h"
@@ -32,6 +33,8 @@ struct GenerateOptions {
   size_t ctx_size = 2048;
   std::string json_path;
   std::string logits_path;
+  std::string backend = "cpu";
+  bool lazy_pipelines = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -77,7 +80,9 @@ void run_generate(const GenerateOptions& o) {
   const int32_t end_of_turn = chat ? tokenizer.find(chat->end_of_turn).value_or(-1) : -1;
 
   ThreadPool pool(o.threads);
-  LlamaSession session(model, o.ctx_size, pool);
+  gpu::LlamaRunner session(model, o.ctx_size, pool, {gpu::parse_backend(o.backend), !o.lazy_pipelines});
+  for (const auto& note : session.notes()) std::fprintf(stderr, "[webaccel] %s\n", note.c_str());
+  const size_t notes_before = session.notes().size();
 
   const auto t_prompt = Clock::now();
   auto logits = session.eval(prompt);
@@ -100,15 +105,16 @@ void run_generate(const GenerateOptions& o) {
     if (stop || i + 1 == o.n_predict) break;
     logits = session.eval(std::span<const int32_t>(&generated.back(), 1));
   }
+  for (size_t i = notes_before; i < session.notes().size(); ++i) std::fprintf(stderr, "[webaccel] %s\n", session.notes()[i].c_str());
   const double decode_s = seconds_since(t_decode);
   if (!o.quiet) std::fputc('\n', stdout);
   // The first generated token comes from the prompt's logits: decode rate counts the evals after it.
   const size_t decode_evals = generated.empty() ? 0 : generated.size() - 1;
   const double prompt_tps = static_cast<double>(prompt.size()) / prompt_s;
   const double decode_tps = decode_evals ? static_cast<double>(decode_evals) / decode_s : 0.0;
-  std::fprintf(stderr, "\n[webaccel] prompt: %zu tokens in %.3f s (%.1f tokens/s) | generated: %zu tokens, %.1f tokens/s | %zu threads, KV cache %.1f MiB\n",
+  std::fprintf(stderr, "\n[webaccel] prompt: %zu tokens in %.3f s (%.1f tokens/s) | generated: %zu tokens, %.1f tokens/s | %zu threads, KV cache %.1f MiB | backend %s\n",
                prompt.size(), prompt_s, prompt_tps, generated.size(), decode_tps, pool.size(),
-               static_cast<double>(session.kv_cache_bytes()) / (1 << 20));
+               static_cast<double>(session.kv_cache_bytes()) / (1 << 20), session.backend_description().c_str());
 
   if (!o.json_path.empty()) {
     nlohmann::json j;
@@ -121,6 +127,10 @@ void run_generate(const GenerateOptions& o) {
     j["prompt_tokens_per_second"] = prompt_tps;
     j["decode_tokens_per_second"] = decode_tps;
     j["threads"] = pool.size();
+    j["backend"] = session.backend_description();
+    j["backend_notes"] = session.notes();
+    j["load_seconds"] = session.load_seconds();
+    j["precompile_seconds"] = session.precompile_seconds();
     write_output_file(o.json_path, j.dump(1) + "\n");
   }
 }
@@ -144,6 +154,9 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("-t,--threads", o->threads, "threads")->capture_default_str()->check(CLI::Range(1, 256));
   cmd->add_option("-c,--ctx-size", o->ctx_size, "context size in tokens")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--json", o->json_path, "write tokens, text and timings as JSON to this file");
+  cmd->add_option("--backend", o->backend, "cpu, webgpu (falls back to the CPU when WebGPU is absent or lost), or auto (the faster, measured once per device)")
+      ->capture_default_str();
+  cmd->add_flag("--lazy-pipelines", o->lazy_pipelines, "WebGPU: create pipelines at first use instead of precompiling them at load");
   cmd->add_option("--dump-logits", o->logits_path, "write the prompt's last-position logits (float32) to this file");
   cmd->callback([o] { run_generate(*o); });
 }

@@ -13,6 +13,7 @@ void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_gpu_bench_command(CLI::App& app);
 
 size_t default_threads();
 

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   webaccel::cli::add_bench_command(app);
   webaccel::cli::add_report_command(app);
   webaccel::cli::add_serve_command(app);
+  webaccel::cli::add_gpu_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -60,6 +60,14 @@ class BertModel {
   const tok::WordPieceTokenizer& tokenizer() const { return *tokenizer_; }
   const SafetensorsFile& weights() const { return *weights_; }
 
+  // The graph's weights, for other backends (the GPU forward).
+  const std::vector<BertLayer>& layers() const { return layers_; }
+  const cpu::WeightMatrix& word_embedding() const { return word_embd_; }          // (n_vocab, n_embd)
+  const float* position_embeddings() const { return pos_embd_; }                // (n_positions, n_embd)
+  const std::vector<float>& token_type0_embedding() const { return type_embd0_; }  // (n_embd)
+  const std::vector<float>& embedding_norm_weight() const { return emb_ln_w_; }    // (n_embd)
+  const std::vector<float>& embedding_norm_bias() const { return emb_ln_b_; }      // (n_embd)
+
   // One sentence -> (n_embd) pooled (and normalised) embedding.
   std::vector<float> embed(std::string_view text, ThreadPool& pool) const;
   std::vector<float> embed_tokens(std::span<const int32_t> ids, ThreadPool& pool) const;

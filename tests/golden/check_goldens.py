@@ -23,6 +23,18 @@ THREADS = os.environ.get("WEBACCEL_THREADS", "2")
 # within 1.5x the worst spread llama.cpp shows against itself (docs/correctness.md).
 SPREAD_FACTOR = float(os.environ.get("WEBACCEL_SPREAD_FACTOR", "1.5"))
 MIN_COSINE = 0.9999
+# The GPU path runs the same checks: WEBACCEL_BACKEND=webgpu (the run fails unless that backend
+# was really used), fewer cases and tokens on software adapters (WEBACCEL_GOLDEN_CASES, _TOKENS).
+BACKEND = os.environ.get("WEBACCEL_BACKEND", "cpu")
+MAX_CASES = int(os.environ.get("WEBACCEL_GOLDEN_CASES", "1000"))
+MAX_TOKENS = int(os.environ.get("WEBACCEL_GOLDEN_TOKENS", "1000"))
+
+
+def check_backend(result_json):
+    used = json.load(open(result_json)).get("backend", "cpu")
+    if not used.startswith(BACKEND):
+        sys.exit(f"asked for --backend {BACKEND} but the run used {used}")
+    return used
 
 
 def read_f32(path):
@@ -47,7 +59,8 @@ def check_smollm2(tmp):
     print(f"SmolLM2 vs {golden['reference']} (non-flash attention); logits bound {max_err:.2e} "
           f"= {SPREAD_FACTOR} x llama.cpp's own FA-vs-non-FA spread {spread:.2e}")
     print(f"{'case':>4} {'prompt tok':>10} {'agreeing':>8} {'llama FA agrees':>15} {'logits rel L2':>14} {'llama FA rel L2':>15}  status")
-    for i, case in enumerate(golden["cases"]):
+    for i, case in enumerate(golden["cases"][:MAX_CASES]):
+        want = case["generated_tokens"][:MAX_TOKENS]
         out_json = os.path.join(tmp, f"gen{i}.json")
         logits_path = os.path.join(tmp, f"logits{i}.bin")
         ids = " ".join(str(t) for t in case["prompt_tokens"])
@@ -55,11 +68,13 @@ def check_smollm2(tmp):
         subprocess.run([BIN, "generate", "-m", gguf, "-p", case["prompt"], "--no-chat", "-n", "0", "-q",
                         "--json", out_json, "-t", THREADS], check=True, stderr=subprocess.DEVNULL)
         tokenized = json.load(open(out_json))["prompt_tokens"]
-        subprocess.run([BIN, "generate", "-m", gguf, "--token-ids", ids, "-n", str(len(case["generated_tokens"])),
+        subprocess.run([BIN, "generate", "-m", gguf, "--token-ids", ids, "-n", str(len(want)),
                         "--temperature", "0", "--ignore-eos", "-q", "--json", out_json, "--dump-logits", logits_path,
-                        "-t", THREADS], check=True, stderr=subprocess.DEVNULL)
+                        "-t", THREADS, "--backend", BACKEND], check=True, stderr=subprocess.DEVNULL)
+        if i == 0:
+            print(f"backend: {check_backend(out_json)}")
+        check_backend(out_json)
         got = json.load(open(out_json))["generated_tokens"]
-        want = case["generated_tokens"]
         agree = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
         err = rel_l2(read_f32(logits_path), read_f32(os.path.join(HERE, case["last_logits_file"])))
         ok = tokenized == case["prompt_tokens"] and agree >= 1 and err <= max_err
@@ -81,8 +96,9 @@ def check_minilm(tmp):
     texts_file = os.path.join(tmp, "texts.txt")
     with open(texts_file, "w") as f:
         f.write("\n".join(golden["sentences"]) + "\n")
-    subprocess.run([BIN, "embed", "-m", os.path.join(MODELS, "minilm"), "-f", texts_file, "-o", out, "-t", THREADS],
-                   check=True, stderr=subprocess.DEVNULL)
+    subprocess.run([BIN, "embed", "-m", os.path.join(MODELS, "minilm"), "-f", texts_file, "-o", out, "-t", THREADS,
+                    "--backend", BACKEND], check=True, stderr=subprocess.DEVNULL)
+    check_backend(out)
     got = json.load(open(out))["embeddings"]
     worst = 1.0
     for a, b in zip(got, golden["embeddings"]):

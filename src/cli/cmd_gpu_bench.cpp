@@ -1,0 +1,164 @@
+// `webaccel gpu-bench`: WebGPU decode speed of a llama-shaped model (random weights of real
+// shapes) against its bandwidth limit, with the copy kernel's bandwidth measured in the same
+// process, and first-inference latency with precompiled or lazily created pipelines.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/output_file.h"
+#include "cli/synthetic_llama.h"
+#include "core/error.h"
+#include "gpu/device.h"
+#include "gpu/gpu_llama.h"
+#include "gpu/kernel_sources.h"
+#include "gpu/kernels.h"
+
+namespace webaccel::cli {
+namespace {
+
+struct GpuBenchOptions {
+  std::string shape = "7b";
+  int bits = 4;
+  int group = 32;
+  int prompt = 8;
+  int tokens = 32;
+  uint32_t ctx = 512;
+  uint64_t copy_mib = 1024;
+  bool lazy = false;
+  std::string json_path;
+};
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+struct CopyParams {
+  uint32_t n_vec4, stride, pad0, pad1;
+};
+
+// Median GB/s (bytes read + written) of copy.wgsl over `mib` MiB.
+double copy_bandwidth(gpu::Device& dev, uint64_t mib) {
+  const uint64_t bytes = mib << 20;
+  const auto src = dev.create_buffer(bytes, "copy source"), dst = dev.create_buffer(bytes, "copy destination");
+  const auto pipe = dev.pipeline({"copy:wg=256", std::string(gpu::kernel_source("copy")), "main", {{"wg", 256}}});
+  const uint32_t groups = std::min<uint64_t>(dev.info().max_compute_workgroups_per_dimension, bytes / 16 / 256 / 4 + 1);
+  const CopyParams p{static_cast<uint32_t>(bytes / 16), groups * 256, 0, 0};
+  const gpu::BufferView views[2] = {{src, 0, 0}, {dst, 0, 0}};
+  std::vector<double> ms;
+  for (int i = 0; i < 23; ++i) {
+    const auto t = Clock::now();
+    dev.dispatch(pipe, gpu::as_params(p), views, groups);
+    dev.finish();
+    if (i >= 3) ms.push_back(ms_since(t));
+  }
+  dev.release(src);
+  dev.release(dst);
+  return 2.0 * static_cast<double>(bytes) / (median(ms) * 1e-3) / 1e9;
+}
+
+int argmax(const std::vector<float>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
+
+void run_gpu_bench(const GpuBenchOptions& o) {
+  std::string why;
+  auto dev = gpu::open_native_device(&why);
+  if (!dev) fail(ErrorKind::kIo, "WebGPU absent: " + why);
+  const auto type = wq_type(o.bits, o.group);
+  if (!type) fail(ErrorKind::kUsage, "--bits/--group: no format with " + std::to_string(o.bits) + " bits in groups of " + std::to_string(o.group));
+  if (o.prompt < 1 || o.tokens < 2) fail(ErrorKind::kUsage, "--prompt must be >= 1 and --tokens >= 2");
+  if (static_cast<uint32_t>(o.prompt + o.tokens) > o.ctx) fail(ErrorKind::kUsage, "--prompt + --tokens exceed --ctx");
+  const auto& info = dev->info();
+  std::fprintf(stderr, "[gpu-bench] %s | %s | %s | %s\n", info.adapter.c_str(), info.adapter_type.c_str(), info.backend.c_str(),
+               info.implementation.c_str());
+
+  const double copy_gbs = copy_bandwidth(*dev, o.copy_mib);
+  std::fprintf(stderr, "[gpu-bench] copy kernel: %.1f GB/s over %llu MiB\n", copy_gbs, static_cast<unsigned long long>(o.copy_mib));
+
+  auto t = Clock::now();
+  auto model = make_synthetic_llama(o.shape, *type, 42);
+  const double make_ms = ms_since(t);
+  gpu::Kernels kernels(*dev);
+  t = Clock::now();
+  gpu::GpuLlama llama(kernels, model.weights, o.ctx);
+  dev->finish();
+  const double upload_ms = ms_since(t);
+  double precompile_ms = 0;
+  if (!o.lazy) {
+    t = Clock::now();
+    llama.precompile();
+    precompile_ms = ms_since(t);
+  }
+  std::vector<int32_t> prompt(o.prompt);
+  for (int i = 0; i < o.prompt; ++i) prompt[i] = (i * 7919 + 1) % static_cast<int>(model.weights.hp.n_vocab);
+  t = Clock::now();
+  auto logits = llama.eval_sync(prompt);
+  const double first_ms = ms_since(t);
+
+  std::vector<double> step_ms;
+  int32_t token = argmax(logits);
+  for (int i = 0; i < o.tokens; ++i) {
+    t = Clock::now();
+    logits = llama.eval_sync(std::span<const int32_t>(&token, 1));
+    step_ms.push_back(ms_since(t));
+    token = argmax(logits);
+  }
+  step_ms.erase(step_ms.begin());  // the first single-token step may still compile (lazy)
+  const double ms = median(step_ms);
+  const uint64_t bytes = llama.bytes_per_token(static_cast<uint32_t>(o.prompt + o.tokens / 2));
+  const double limit_tps = copy_gbs * 1e9 / static_cast<double>(bytes);
+  const double tps = 1e3 / ms;
+
+  nlohmann::json j;
+  j["adapter"] = info.adapter;
+  j["adapter_type"] = info.adapter_type;
+  j["backend"] = info.backend;
+  j["implementation"] = info.implementation;
+  j["shape"] = o.shape;
+  j["format"] = std::string(ggml_type_name(*type));
+  j["weight_bytes"] = llama.weight_bytes();
+  j["bytes_per_token"] = bytes;
+  j["copy_gb_s"] = copy_gbs;
+  j["pipelines"] = o.lazy ? "lazy" : "precompiled";
+  j["make_weights_ms"] = make_ms;
+  j["upload_ms"] = upload_ms;
+  j["precompile_ms"] = precompile_ms;
+  j["first_inference_ms"] = first_ms;
+  j["prompt_tokens"] = o.prompt;
+  j["decode_ms_median"] = ms;
+  j["decode_tokens_per_s"] = tps;
+  j["limit_tokens_per_s"] = limit_tps;
+  j["fraction_of_limit"] = tps / limit_tps;
+  const std::string text = j.dump() + "\n";
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  if (!o.json_path.empty()) write_output_file(o.json_path, text);
+  std::fprintf(stderr,
+               "[gpu-bench] %s %s (%s pipelines): first inference %.1f ms (%d tokens), decode %.2f ms/token = %.1f tokens/s, "
+               "limit %.1f tokens/s (%.1f MB/token at %.0f GB/s): %.0f%%\n",
+               o.shape.c_str(), std::string(ggml_type_name(*type)).c_str(), o.lazy ? "lazy" : "precompiled", first_ms, o.prompt, ms,
+               tps, limit_tps, static_cast<double>(bytes) / 1e6, copy_gbs, 100.0 * tps / limit_tps);
+}
+
+}  // namespace
+
+void add_gpu_bench_command(CLI::App& app) {
+  auto o = std::make_shared<GpuBenchOptions>();
+  auto* cmd = app.add_subcommand("gpu-bench", "WebGPU decode speed of a llama-shaped model with random weights vs its bandwidth limit");
+  cmd->add_option("--shape", o->shape, "7b or smollm2")->capture_default_str();
+  cmd->add_option("--bits", o->bits, "2, 3, 4 or 8 (WQ formats)")->capture_default_str();
+  cmd->add_option("--group", o->group, "group size: 32, 64 or 128")->capture_default_str();
+  cmd->add_option("--prompt", o->prompt, "prompt tokens (the first inference)")->capture_default_str();
+  cmd->add_option("--tokens", o->tokens, "decode steps timed")->capture_default_str();
+  cmd->add_option("--ctx", o->ctx, "KV cache positions")->capture_default_str();
+  cmd->add_option("--copy-mib", o->copy_mib, "MiB copied by the bandwidth yardstick")->capture_default_str();
+  cmd->add_flag("--lazy-pipelines", o->lazy, "create pipelines at first use instead of at load");
+  cmd->add_option("--json", o->json_path, "also write the result here");
+  cmd->callback([o] { run_gpu_bench(*o); });
+}
+
+}  // namespace webaccel::cli
