@@ -85,6 +85,7 @@ Sequence generate_once(const Cell& c, const CellInput& in, std::vector<std::stri
   const ProcessResult r = run_cli(argv, c, what);
   const nlohmann::json j = read_json(json.path(), what);
   argv[5] = "<" + std::to_string(in.ids.size()) + " token ids>";
+  argv.back() = "OUT.json";
   argv_out = argv;
   Sequence s;
   s.prefill_ms = j.value("prompt_seconds", 0.0) * 1000;
@@ -116,6 +117,7 @@ Sequence embed_once(const Cell& c, const CellInput& in, std::vector<std::string>
   }
   const nlohmann::json j = read_json(json.path(), what);
   argv[5] = "<one " + std::to_string(c.sequence_length) + "-token sentence>";
+  argv.back() = "OUT.json";
   argv_out = argv;
   Sequence s;
   s.inference_ms = std::stod(match[3]) * 1000;
