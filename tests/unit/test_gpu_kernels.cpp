@@ -15,6 +15,7 @@
 #include "cpu/reference_ops.h"
 #include "gpu/device.h"
 #include "gpu/kernels.h"
+#include "gpu_test_fixture.h"
 
 namespace webaccel::gpu {
 namespace {
@@ -39,58 +40,7 @@ double worst_ratio(const std::vector<float>& got, const std::vector<float>& want
   return worst;
 }
 
-class GpuKernels : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    device_ = open_native_device(&why_).release();
-    if (!device_) return;
-    const auto& i = device_->info();
-    std::printf("[gpu] %s on %s (%s): maxStorageBufferBindingSize %llu, maxBufferSize %llu, f16 %d, subgroups %d, "
-                "timestamps %d\n",
-                i.implementation.c_str(), i.adapter.c_str(), i.backend.c_str(),
-                static_cast<unsigned long long>(i.max_storage_buffer_binding_size),
-                static_cast<unsigned long long>(i.max_buffer_size), i.shader_f16, i.subgroups, i.timestamps);
-  }
-  static void TearDownTestSuite() {
-    delete device_;
-    device_ = nullptr;
-  }
-  void SetUp() override {
-    if (!device_) GTEST_SKIP() << "WebGPU absent: " << why_;
-    if (device_->lost()) GTEST_SKIP() << "device lost by an earlier test";
-    kernels_ = std::make_unique<Kernels>(*device_);
-  }
-  void TearDown() override {
-    for (auto b : owned_) device_->release(b);
-    owned_.clear();
-  }
-
-  Buffer upload(const std::vector<float>& v) {
-    Buffer b = device_->create_buffer(v.size() * sizeof(float), "test input");
-    device_->write_buffer(b, 0, v.data(), v.size() * sizeof(float));
-    owned_.push_back(b);
-    return b;
-  }
-  Buffer zeros(size_t n) {
-    Buffer b = device_->create_buffer(n * sizeof(float), "test output");
-    owned_.push_back(b);
-    return b;
-  }
-  std::vector<float> download(Buffer b, size_t n) {
-    std::vector<float> v(n);
-    device_->read_buffer(b, 0, v.data(), n * sizeof(float));
-    return v;
-  }
-  static BufferView all(Buffer b) { return {b, 0, 0}; }
-
-  static Device* device_;
-  static std::string why_;
-  std::unique_ptr<Kernels> kernels_;
-  std::vector<Buffer> owned_;
-};
-
-Device* GpuKernels::device_ = nullptr;
-std::string GpuKernels::why_;
+class GpuKernels : public GpuTest {};
 
 TEST(GpuDevice, DisabledByEnvironmentGivesNullWithReason) {
   setenv("WEBACCEL_GPU_DISABLE", "1", 1);
