@@ -239,7 +239,7 @@ ReportTable versus_native_table(const std::vector<Group>& groups) {
     }
     if (ratios.empty()) continue;
     t.rows.push_back({g.first.text("model_name"), config_label(g.first), generates ? "decode tokens/s" : "sequences/s",
-                      fmt(median(theirs), "%.2f"), fmt(median(mine), "%.2f"), fmt(median(ratios), "%.2fx")});
+                      fmt(median(theirs), "%.3g"), fmt(median(mine), "%.3g"), fmt(median(ratios), "%.2gx")});
   }
   return t;
 }
