@@ -67,6 +67,20 @@ TEST(GpuDevice, LostDeviceThrowsDeviceLost) {
   EXPECT_THROW(k.add({b, 0, 0}, {b, 0, 0}, 16), DeviceLost);
 }
 
+// Lost with work recorded but not submitted: the next call throws, and closing the device is clean.
+TEST(GpuDevice, LossWithRecordedWorkThrowsThenCloses) {
+  std::string why;
+  auto device = open_native_device(&why);
+  if (!device) GTEST_SKIP() << "WebGPU absent: " << why;
+  Buffer x = device->create_buffer(256, "x"), y = device->create_buffer(256, "y");
+  Kernels k(*device);
+  k.add({x, 0, 0}, {y, 0, 0}, 64);  // recorded, not submitted
+  device->destroy();
+  EXPECT_THROW(device->submit(), DeviceLost);
+  EXPECT_THROW(device->finish(), DeviceLost);
+  device.reset();
+}
+
 TEST_F(GpuKernels, InfoReportsRealLimits) {
   const auto& info = device_->info();
   EXPECT_NE(info.implementation.find("wgpu-native"), std::string::npos);
