@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 carry=${CARRY:-build/gpu-carry}
-if ! ldconfig -p | grep -q 'libvulkan.so.1'; then  # a bare machine: the Vulkan loader from .gl
+if ! ldconfig -p | grep -q 'libGLX.so.0'; then  # a bare machine: Vulkan loader + glvnd (NVIDIA's ICD needs it) from .gl
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
