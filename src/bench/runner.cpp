@@ -1,9 +1,7 @@
 #include "bench/runner.h"
 
+#include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <memory>
-#include <numeric>
 
 #include "bench/cell_inputs.h"
 #include "bench/cli_webgpu_cell.h"
