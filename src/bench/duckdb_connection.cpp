@@ -113,7 +113,11 @@ std::unique_ptr<SqlConnection> open_duckdb(const std::string& path, OpenMode mod
     }
     const std::string message = error ? error : "unknown error";
     duckdb_free(error);
-    if (is_lock_conflict(message) && std::chrono::steady_clock::now() < deadline) {
+    // A file another process is creating right now (absent or empty when we looked) may read as
+    // locked or as not-yet-a-database for an instant: both are worth another try.
+    struct stat now {};
+    const bool being_created = (!exists || st.st_size == 0) && ::stat(path.c_str(), &now) == 0;
+    if ((is_lock_conflict(message) || being_created) && std::chrono::steady_clock::now() < deadline) {
       // Another bench process is writing: wait a little (with jitter so writers do not march in step).
       std::this_thread::sleep_for(delay + std::chrono::milliseconds(jitter() % (delay.count() + 1)));
       delay = std::min(delay * 2, std::chrono::milliseconds(200));
