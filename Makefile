@@ -20,6 +20,7 @@ build-asan:
 # NODE_PATH: Debian's Emscripten finds acorn there (node-acorn).
 wasm:
 	scripts/setup --no-models
+	[ -d tests/browser/node_modules/webgpu ] || npm ci --prefix tests/browser --no-audit --no-fund --silent  # Node + Dawn for the GPU tests
 	NODE_PATH=/usr/share/nodejs emcmake cmake -S src/wasm -B build/wasm -G Ninja >/dev/null
 	NODE_PATH=/usr/share/nodejs cmake --build build/wasm -j $(JOBS)
 	mkdir -p web/dist && cp build/wasm/dist/webaccel-* web/dist/

@@ -5,22 +5,56 @@
 //   const m = await loadNode('models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf', { threads: 2 });
 //   const r = await m.generate('Hello', { maxTokens: 16, temperature: 0 });
 //
+// WebGPU (backend 'webgpu' | 'auto'): pass `gpu`, a navigator.gpu of Node (npm `webgpu`:
+// `create([])`, with its `globals` assigned to globalThis), and `adapterOptions` (SwiftShader needs
+// {forceFallbackAdapter: true}). Without `gpu` the npm `webgpu` package is imported if installed.
+//
 // Run Node with --no-experimental-fetch: Emscripten 3.1.6 otherwise tries fetch() for the .wasm.
 import { createRequire } from 'node:module';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { openGpuBridge, runGpuSelftests } from './src/gpu_bridge.js';
 
 const require = createRequire(import.meta.url);
 const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
 const BERT_TEXT_FILES = ['config.json', 'vocab.txt', 'sentence_bert_config.json', '1_Pooling/config.json',
   'modules.json', 'tokenizer_config.json'];
 
-async function instantiate(threads, dist) {
+async function instantiate(threads, dist, bridge) {
   const variant = join(dist, threads > 1 ? 'webaccel-mt.js' : 'webaccel-st.js');
   if (!existsSync(variant)) throw new Error(`${variant}: missing (run 'make wasm')`);
-  return require(variant)({ webaccelWorkers: Math.max(0, threads - 1) });
+  return require(variant)({ webaccelWorkers: Math.max(0, threads - 1), webaccelGpu: bridge });
+}
+
+// The WebGPU bridge, or {bridge: null, note} saying why WebGPU is unavailable.
+async function openGpu(options) {
+  if ((options.backend ?? 'wasm') === 'wasm') return { bridge: null };
+  if (options._hideWebGpu) return { bridge: null, note: 'WebGPU unavailable, running on wasm: WebGPU is absent (hidden for a test)' };
+  let gpu = options.gpu;
+  if (!gpu) {
+    try {
+      const webgpu = await import('webgpu');
+      Object.assign(globalThis, webgpu.globals);
+      gpu = webgpu.create([]);
+    } catch (e) {
+      return { bridge: null, note: `WebGPU unavailable, running on wasm: npm webgpu could not be loaded (${e.message})` };
+    }
+  }
+  try {
+    return { bridge: await openGpuBridge(gpu, options.adapterOptions ?? {}) };
+  } catch (e) {
+    return { bridge: null, note: `WebGPU unavailable, running on wasm: ${e.message}` };
+  }
+}
+
+/** The GPU self-tests ('device', 'kernels') on Node's WebGPU; options as loadNode's. */
+export async function gpuSelftestNode(options = {}) {
+  const { bridge, note } = await openGpu({ ...options, backend: 'webgpu' });
+  if (!bridge) throw new Error(note);
+  const module = await instantiate(1, options.distDir ?? DIST, bridge);
+  return runGpuSelftests(module, bridge, options.which ?? ['device', 'kernels'], options.seed ?? 1);
 }
 
 function toFileBuffer(module, name, bytes) {
@@ -34,12 +68,16 @@ function toFileBuffer(module, name, bytes) {
 
 export async function loadNode(path, options = {}) {
   const threads = options.threads ?? 1;
-  const module = await instantiate(threads, options.distDir ?? DIST);
+  const backend = options.backend ?? 'wasm';
+  const precompile = options.precompile ?? true;
+  const { bridge, note } = await openGpu(options);
+  const settle = async () => bridge?.settle();
+  const module = await instantiate(threads, options.distDir ?? DIST, bridge);
   const full = resolve(path);
   let model, kind;
   if (full.endsWith('.gguf')) {
     const buffer = toFileBuffer(module, path, readFileSync(full));
-    model = new module.Llama(buffer, threads, options.nCtx ?? 2048);
+    model = new module.Llama(buffer, threads, options.nCtx ?? 2048, backend, precompile);
     buffer.delete();
     kind = 'llama';
   } else {
@@ -48,17 +86,26 @@ export async function loadNode(path, options = {}) {
       if (existsSync(join(full, name))) texts[name] = readFileSync(join(full, name), 'utf8');
     }
     const buffer = toFileBuffer(module, join(path, 'model.safetensors'), readFileSync(join(full, 'model.safetensors')));
-    model = new module.Bert(path.replace(/\/$/, ''), texts, buffer, threads);
+    model = new module.Bert(path.replace(/\/$/, ''), texts, buffer, threads, backend, precompile);
     buffer.delete();
     kind = 'bert';
   }
+  await settle();  // precompiled pipelines are ready before the first step
   return {
-    info: () => ({ ...JSON.parse(model.info()), backend: 'wasm', variant: threads > 1 ? 'wasm-simd-threads' : 'wasm-simd' }),
+    info: () => {
+      const info = { ...JSON.parse(model.info()), variant: threads > 1 ? 'wasm-simd-threads' : 'wasm-simd' };
+      if (note) info.gpu_note = note;
+      return info;
+    },
+    bridge,
+    async refreshInfo() { return this.info(); },
+    async _loseGpu() { model.loseGpu(); },  // tests: the device destroyed, as a driver reset would
     async generate(prompt, opts = {}) {
       if (kind !== 'llama') throw new Error('generate: this model is an encoder (use embed)');
       const { onToken, signal, ...rest } = opts;
       const t0 = performance.now();
       const promptTokens = Array.from(model.start(prompt, rest));
+      await settle();
       const tPrompt = performance.now();
       const tokens = [];
       let text = '', stopped = 'length', tFirst = null;
@@ -66,6 +113,7 @@ export async function loadNode(path, options = {}) {
         if (signal) await yieldToEventLoop();
         if (signal?.aborted) { stopped = 'abort'; break; }
         const step = model.next();
+        await settle();
         tFirst ??= performance.now();
         if (step.token >= 0) tokens.push(step.token);
         if (step.text) { text += step.text; onToken?.(step.text, step.token); }
@@ -89,7 +137,13 @@ export async function loadNode(path, options = {}) {
       if (kind !== 'bert') throw new Error('embed: this model is a decoder (use generate)');
       const t0 = performance.now();
       let tokens = 0;
-      const embeddings = texts.map((t) => { tokens += model.countTokens(t); return model.embed(t); });
+      const embeddings = [];
+      for (const t of texts) {
+        tokens += model.countTokens(t);
+        model.embedStart(t);
+        await settle();
+        embeddings.push(model.embedFinish());
+      }
       const ms = performance.now() - t0;
       return { embeddings, dim: embeddings[0].length, tokens, ms, sentencesPerSecond: texts.length / (ms / 1000) };
     },

@@ -71,10 +71,12 @@ val to_int32_array(const std::vector<int32_t>& v) {
 
 class Llama {
  public:
-  Llama(FileBuffer& gguf, int threads, int n_ctx)
+  // backend: 'wasm' | 'webgpu' | 'auto'; WebGPU needs the bridge attached as Module.webaccelGpu,
+  // and with precompile the host awaits its settle() before the first step.
+  Llama(FileBuffer& gguf, int threads, int n_ctx, const std::string& backend, bool precompile)
       : engine_(guarded([&] {
           return std::make_unique<LlamaEngine>(gguf.take(), static_cast<size_t>(std::max(1, threads)),
-                                               static_cast<size_t>(std::max(1, n_ctx)));
+                                               static_cast<size_t>(std::max(1, n_ctx)), BackendRequest{backend, precompile});
         })) {}
   val start(const std::string& prompt, const val& options) {
     return guarded([&] { return to_int32_array(engine_->start(prompt, options_from(options))); });
@@ -90,11 +92,14 @@ class Llama {
     });
   }
   // The logits after the last evaluated position: tests compare them with the native engine's.
-  val last_logits() const {
-    const auto& l = engine_->last_logits();
-    return val::global("Float32Array").new_(emscripten::typed_memory_view(l.size(), l.data())).call<val>("slice");
+  val last_logits() {
+    return guarded([&] {
+      const auto& l = engine_->last_logits();
+      return val::global("Float32Array").new_(emscripten::typed_memory_view(l.size(), l.data())).call<val>("slice");
+    });
   }
   std::string info() const { return engine_->info_json(); }
+  void lose_gpu() { engine_->lose_gpu(); }
 
  private:
   std::unique_ptr<LlamaEngine> engine_;
@@ -103,7 +108,8 @@ class Llama {
 class Bert {
  public:
   // texts: a JS object mapping relative paths ("config.json", "vocab.txt", ...) to their contents.
-  Bert(const std::string& dir, const val& texts, FileBuffer& weights, int threads)
+  Bert(const std::string& dir, const val& texts, FileBuffer& weights, int threads, const std::string& backend,
+       bool precompile)
       : engine_(guarded([&] {
           std::map<std::string, std::string> files;
           const val keys = val::global("Object").call<val>("keys", texts);
@@ -112,11 +118,18 @@ class Bert {
             files.emplace(key, texts[key].as<std::string>());
           }
           return std::make_unique<BertEngine>(BertFiles{dir, std::move(files), weights.take()},
-                                              static_cast<size_t>(std::max(1, threads)));
+                                              static_cast<size_t>(std::max(1, threads)), BackendRequest{backend, precompile});
         })) {}
-  val embed(const std::string& text) const {
+  // embedStart, then (WebGPU) await the bridge's settle(), then embedFinish.
+  void embed_start(const std::string& text) {
+    guarded([&] {
+      engine_->embed_start(text);
+      return 0;
+    });
+  }
+  val embed_finish() {
     return guarded([&] {
-      const auto v = engine_->embed(text);
+      const auto v = engine_->embed_finish();
       return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data())).call<val>("slice");
     });
   }
@@ -124,6 +137,7 @@ class Bert {
     return guarded([&] { return static_cast<int>(engine_->count_tokens(text)); });
   }
   std::string info() const { return engine_->info_json(); }
+  void lose_gpu() { engine_->lose_gpu(); }
 
  private:
   std::unique_ptr<BertEngine> engine_;
@@ -138,14 +152,17 @@ EMSCRIPTEN_BINDINGS(webaccel) {
       .constructor<const std::string&, double>()
       .function("write", &FileBuffer::write);
   emscripten::class_<Llama>("Llama")
-      .constructor<FileBuffer&, int, int>()
+      .constructor<FileBuffer&, int, int, const std::string&, bool>()
       .function("start", &Llama::start)
       .function("next", &Llama::next)
       .function("lastLogits", &Llama::last_logits)
-      .function("info", &Llama::info);
+      .function("info", &Llama::info)
+      .function("loseGpu", &Llama::lose_gpu);
   emscripten::class_<Bert>("Bert")
-      .constructor<const std::string&, const emscripten::val&, FileBuffer&, int>()
-      .function("embed", &Bert::embed)
+      .constructor<const std::string&, const emscripten::val&, FileBuffer&, int, const std::string&, bool>()
+      .function("embedStart", &Bert::embed_start)
+      .function("embedFinish", &Bert::embed_finish)
       .function("countTokens", &Bert::count_tokens)
-      .function("info", &Bert::info);
+      .function("info", &Bert::info)
+      .function("loseGpu", &Bert::lose_gpu);
 }

@@ -7,6 +7,16 @@
 #include "models/llama_vocab.h"
 
 namespace webaccel::wasm {
+namespace {
+
+// backend: what runs the model now; gpu: the adapter it was given; gpu_note: why not (any longer) WebGPU.
+void add_backend(nlohmann::json& j, bool on_gpu, const std::string& adapter, const std::string& note) {
+  j["backend"] = on_gpu ? "webgpu" : "wasm";
+  if (!adapter.empty()) j["gpu"] = nlohmann::json::parse(adapter);
+  if (!note.empty()) j["gpu_note"] = note;
+}
+
+}  // namespace
 
 std::string take_complete_utf8(std::string& bytes) {
   size_t cut = bytes.size();
@@ -23,7 +33,7 @@ std::string take_complete_utf8(std::string& bytes) {
   return out;
 }
 
-LlamaEngine::LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx)
+LlamaEngine::LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx, const BackendRequest& backend)
     : gguf_(std::make_shared<const GgufFile>(std::move(gguf))),
       model_(gguf_),
       tokenizer_(bpe_vocab_from_gguf(*gguf_)),
@@ -31,6 +41,56 @@ LlamaEngine::LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx)
       session_(model_, n_ctx, pool_) {
   if (gguf_->has("tokenizer.chat_template")) chat_ = chat_format_from_template(gguf_->get_string("tokenizer.chat_template"));
   if (chat_) end_of_turn_ = tokenizer_.find(chat_->end_of_turn).value_or(-1);
+  if (auto gpu = WebGpu::open(backend, &gpu_note_)) {
+    gpu_adapter_ = gpu->adapter_json();
+    try {
+      gpu_ = std::make_unique<WebGpuLlama>(std::move(gpu), model_, static_cast<uint32_t>(n_ctx), backend.precompile);
+    } catch (const Error& e) {  // a lost device, or a model the adapter cannot hold
+      gpu_note_ = std::string("WebGPU refused the model, running on wasm: ") + e.what();
+    }
+  }
+}
+
+void LlamaEngine::eval(std::span<const int32_t> tokens) {
+  history_.insert(history_.end(), tokens.begin(), tokens.end());
+  if (gpu_) {
+    try {
+      logits_.resize(model_.hparams().n_vocab);  // never resized again while a read back targets it
+      gpu_->eval(tokens, logits_.data());
+      logits_in_flight_ = true;
+      return;
+    } catch (const gpu::DeviceLost& e) {
+      use_cpu(e.what());
+      return;
+    }
+  }
+  const auto logits = session_.eval(tokens);
+  logits_.assign(logits.begin(), logits.end());
+}
+
+const std::vector<float>& LlamaEngine::logits() {
+  if (!logits_in_flight_) return logits_;
+  try {
+    if (!gpu_->landed()) fail(ErrorKind::kInternal, "GPU logits used before they landed (the host must await the bridge's settle())");
+    logits_in_flight_ = false;
+  } catch (const gpu::DeviceLost& e) {
+    use_cpu(e.what());
+  }
+  return logits_;
+}
+
+// The device is gone: everything evaluated since start() is evaluated again on the CPU.
+void LlamaEngine::use_cpu(const std::string& why) {
+  gpu_.reset();
+  logits_in_flight_ = false;
+  gpu_note_ = "WebGPU device lost mid-run, continued on wasm: " + why;
+  session_.reset();
+  const auto logits = session_.eval(history_);
+  logits_.assign(logits.begin(), logits.end());
+}
+
+void LlamaEngine::lose_gpu() {
+  if (gpu_) gpu_->gpu().device->destroy();
 }
 
 std::vector<int32_t> LlamaEngine::start(const std::string& prompt, const GenerateOptions& o) {
@@ -46,12 +106,14 @@ std::vector<int32_t> LlamaEngine::start(const std::string& prompt, const Generat
                                 std::to_string(o.max_tokens) + " does not fit the context of " +
                                 std::to_string(session_.n_ctx()) + " tokens");
   }
+  (void)logits();  // a read back still in flight lands (or fails) before the state is reset
   session_.reset();
+  if (gpu_) gpu_->reset();
+  history_.clear();
   pending_utf8_.clear();
   ignore_eos_ = o.ignore_eos;
   remaining_ = o.max_tokens;
-  const auto logits = session_.eval(ids);
-  logits_.assign(logits.begin(), logits.end());
+  eval(ids);
   return ids;
 }
 
@@ -63,7 +125,7 @@ Step LlamaEngine::next() {
     pending_utf8_.clear();
     return step;
   }
-  step.token = sampler_->sample(logits_);
+  step.token = sampler_->sample(logits());
   --remaining_;
   const bool stop = !ignore_eos_ && (step.token == tokenizer_.eos_id() || step.token == end_of_turn_);
   if (!stop) pending_utf8_ += tokenizer_.token_bytes(step.token);
@@ -75,8 +137,7 @@ Step LlamaEngine::next() {
     return step;
   }
   step.text = take_complete_utf8(pending_utf8_);
-  const auto logits = session_.eval(std::span<const int32_t>(&step.token, 1));
-  logits_.assign(logits.begin(), logits.end());
+  eval(std::span<const int32_t>(&step.token, 1));
   return step;
 }
 
@@ -97,14 +158,59 @@ std::string LlamaEngine::info_json() const {
   j["chat_template"] = chat_.has_value();
   j["threads"] = pool_.size();
   j["simd"] = cpu::simd_target_name();
+  add_backend(j, gpu_ != nullptr, gpu_adapter_, gpu_note_);
   return j.dump();
 }
 
-BertEngine::BertEngine(BertFiles files, size_t threads) : model_(std::move(files)), pool_(threads) {}
+BertEngine::BertEngine(BertFiles files, size_t threads, const BackendRequest& backend)
+    : model_(std::move(files)), pool_(threads) {
+  if (auto gpu = WebGpu::open(backend, &gpu_note_)) {
+    gpu_adapter_ = gpu->adapter_json();
+    try {
+      gpu_ = std::make_unique<WebGpuBert>(std::move(gpu), model_, backend.precompile);
+    } catch (const Error& e) {
+      gpu_note_ = std::string("WebGPU refused the model, running on wasm: ") + e.what();
+    }
+  }
+}
 
-std::vector<float> BertEngine::embed(const std::string& text) const {
+void BertEngine::embed_start(const std::string& text) {
   if (text.empty()) fail(ErrorKind::kInput, "embed: a text is empty");
-  return model_.embed(text, pool_);
+  ids_ = model_.tokenizer().encode(text, model_.config().max_seq_length);
+  in_flight_ = false;
+  if (gpu_) {
+    try {
+      embedding_.assign(model_.config().n_embd, 0.0f);
+      gpu_->encode(ids_, embedding_.data());
+      in_flight_ = true;
+      return;
+    } catch (const gpu::DeviceLost& e) {
+      use_cpu(e.what());
+    }
+  }
+  embedding_ = model_.embed_tokens(ids_, pool_);
+}
+
+std::vector<float> BertEngine::embed_finish() {
+  if (in_flight_) {
+    in_flight_ = false;
+    try {
+      if (!gpu_->landed()) fail(ErrorKind::kInternal, "GPU embedding used before it landed (the host must await the bridge's settle())");
+    } catch (const gpu::DeviceLost& e) {
+      use_cpu(e.what());
+      embedding_ = model_.embed_tokens(ids_, pool_);
+    }
+  }
+  return embedding_;
+}
+
+void BertEngine::use_cpu(const std::string& why) {
+  gpu_.reset();
+  gpu_note_ = "WebGPU device lost mid-run, continued on wasm: " + why;
+}
+
+void BertEngine::lose_gpu() {
+  if (gpu_) gpu_->gpu().device->destroy();
 }
 
 size_t BertEngine::count_tokens(const std::string& text) const {
@@ -125,6 +231,7 @@ std::string BertEngine::info_json() const {
   j["normalize"] = c.normalize;
   j["threads"] = pool_.size();
   j["simd"] = cpu::simd_target_name();
+  add_backend(j, gpu_ != nullptr, gpu_adapter_, gpu_note_);
   return j.dump();
 }
 

@@ -1,11 +1,14 @@
 // What the browser and Node hosts drive: a model loaded from in-memory files, generation one token
 // per call (so the JS event loop runs between tokens and an AbortSignal can stop it), embeddings.
+// On WebGPU a step leaves its result in flight: the host awaits the bridge's settle() before the
+// next call. A lost device moves the model to the CPU, replaying what was evaluated so far.
 // Plain C++ without Emscripten headers: bindings.cpp exposes it to JS.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,7 @@
 #include "runtime/chat_template.h"
 #include "runtime/sampler.h"
 #include "tokenizer/bpe_tokenizer.h"
+#include "wasm/gpu_models.h"
 
 namespace webaccel::wasm {
 
@@ -37,16 +41,21 @@ struct Step {
 
 class LlamaEngine {
  public:
-  LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx);
+  LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx, const BackendRequest& backend);
 
   // Tokenizes and evaluates the prompt; returns its token ids. Errors are kInput for an empty or
   // too long prompt.
   std::vector<int32_t> start(const std::string& prompt, const GenerateOptions& options);
   Step next();  // samples one token and evaluates it
-  const std::vector<float>& last_logits() const { return logits_; }  // (n_vocab) of the last evaluated position
+  const std::vector<float>& last_logits() { return logits(); }  // (n_vocab) of the last evaluated position
   std::string info_json() const;
+  void lose_gpu();  // destroys the WebGPU device, as a driver reset would (tests)
 
  private:
+  void eval(std::span<const int32_t> tokens);
+  const std::vector<float>& logits();  // once the GPU's have landed
+  void use_cpu(const std::string& why);
+
   std::shared_ptr<const GgufFile> gguf_;
   LlamaModel model_;
   tok::BpeTokenizer tokenizer_;
@@ -59,18 +68,33 @@ class LlamaEngine {
   int32_t end_of_turn_ = -1;
   bool ignore_eos_ = false;
   std::string pending_utf8_;   // bytes of a character split across tokens
+  std::unique_ptr<WebGpuLlama> gpu_;  // null: the CPU (wasm) path
+  std::string gpu_adapter_;    // JSON of the adapter used, if any
+  std::string gpu_note_;       // why WebGPU is not (or no longer) in use
+  std::vector<int32_t> history_;  // every token evaluated since start(): replayed on the CPU after a loss
+  bool logits_in_flight_ = false;
 };
 
 class BertEngine {
  public:
-  BertEngine(BertFiles files, size_t threads);
-  std::vector<float> embed(const std::string& text) const;  // (n_embd), normalised as the model says
+  BertEngine(BertFiles files, size_t threads, const BackendRequest& backend);
+  // Two calls around the host's settle(): the embedding (n_embd), normalised as the model says.
+  void embed_start(const std::string& text);
+  std::vector<float> embed_finish();
   size_t count_tokens(const std::string& text) const;
   std::string info_json() const;
+  void lose_gpu();
 
  private:
+  void use_cpu(const std::string& why);
+
   BertModel model_;
-  mutable ThreadPool pool_;
+  ThreadPool pool_;
+  std::unique_ptr<WebGpuBert> gpu_;
+  std::string gpu_adapter_, gpu_note_;
+  std::vector<int32_t> ids_;      // of the sentence in flight
+  std::vector<float> embedding_;  // its result (written by the GPU read back, or the CPU)
+  bool in_flight_ = false;
 };
 
 // The longest prefix of `bytes` that ends on a whole UTF-8 character; the rest stays in `bytes`.

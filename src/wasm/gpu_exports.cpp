@@ -5,23 +5,39 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "gpu/device_selftest.h"
+#include "gpu/kernels.h"
+#include "gpu/selftest.h"
 #include "gpu/web_device.h"
 #include "wasm/guarded.h"
 
 namespace webaccel::wasm {
 namespace {
 
-class GpuDeviceCheck {
+std::unique_ptr<gpu::WebDevice> open_device() {
+  std::string why;
+  auto device = gpu::open_web_device(&why);
+  if (!device) throw gpu::DeviceLost(why);
+  return device;
+}
+
+// One self-test on its own device: Test is gpu::DeviceSelftest or gpu::KernelSelftest.
+template <typename Test>
+class GpuCheck {
  public:
-  GpuDeviceCheck() {
+  template <typename... Args>
+  explicit GpuCheck(Args... args) {
     guarded([&] {
-      std::string why;
-      device_ = gpu::open_web_device(&why);
-      if (!device_) throw gpu::DeviceLost(why);
-      test_ = std::make_unique<gpu::DeviceSelftest>(*device_);
+      device_ = open_device();
+      if constexpr (std::is_same_v<Test, gpu::KernelSelftest>) {
+        kernels_ = std::make_unique<gpu::Kernels>(*device_);
+        test_ = std::make_unique<Test>(*kernels_, static_cast<uint64_t>(args)...);
+      } else {
+        test_ = std::make_unique<Test>(*device_);
+      }
       return 0;
     });
   }
@@ -42,7 +58,8 @@ class GpuDeviceCheck {
 
  private:
   std::unique_ptr<gpu::WebDevice> device_;
-  std::unique_ptr<gpu::DeviceSelftest> test_;
+  std::unique_ptr<gpu::Kernels> kernels_;
+  std::unique_ptr<Test> test_;
   std::vector<uint32_t> tickets_;
 };
 
@@ -51,8 +68,14 @@ class GpuDeviceCheck {
 
 EMSCRIPTEN_BINDINGS(webaccel_gpu) {
   using namespace webaccel::wasm;
-  emscripten::class_<GpuDeviceCheck>("GpuDeviceCheck")
+  using DeviceCheck = GpuCheck<webaccel::gpu::DeviceSelftest>;
+  using KernelCheck = GpuCheck<webaccel::gpu::KernelSelftest>;
+  emscripten::class_<DeviceCheck>("GpuDeviceCheck")
       .constructor<>()
-      .function("start", &GpuDeviceCheck::start)
-      .function("finish", &GpuDeviceCheck::finish);
+      .function("start", &DeviceCheck::start)
+      .function("finish", &DeviceCheck::finish);
+  emscripten::class_<KernelCheck>("GpuKernelCheck")
+      .constructor<double>()
+      .function("start", &KernelCheck::start)
+      .function("finish", &KernelCheck::finish);
 }

@@ -24,24 +24,27 @@ export function agreeing(got, want) {
   return k;
 }
 
-// Runs every SmolLM2 case through `generate` (a host's model.generate); returns rows and failures.
+// Runs the SmolLM2 cases through `generate` (a host's model.generate); returns rows and failures.
 // native: [{generated_tokens, logits: Float32Array}] from the native CLI, per case.
-export async function checkSmollm2(generate, golden, native, goldenLogits) {
+// cases / maxTokens: a subset for slow backends (software WebGPU), default all cases and tokens.
+export async function checkSmollm2(generate, golden, native, goldenLogits, { cases, maxTokens } = {}) {
   const spread = Math.max(...golden.cases.map((c) => c.llama_fa_vs_nonfa.logits_rel_l2));
   const rows = [];
   let failures = 0;
   for (const [i, c] of golden.cases.entries()) {
-    const n = c.generated_tokens.length;
-    const first = await generate(c.prompt, { chat: false, temperature: 0, maxTokens: 0, returnLogits: true });
-    const run = await generate(c.prompt, { chat: false, temperature: 0, maxTokens: n, ignoreEos: true });
+    if (cases && !cases.includes(i)) continue;
+    const n = Math.min(c.generated_tokens.length, maxTokens ?? Infinity);
+    // One token only: its run also leaves the prompt's logits (the token is sampled, not evaluated).
+    const first = await generate(c.prompt, { chat: false, temperature: 0, maxTokens: n === 1 ? 1 : 0, ignoreEos: true, returnLogits: true });
+    const run = n === 1 ? first : await generate(c.prompt, { chat: false, temperature: 0, maxTokens: n, ignoreEos: true });
     const vsNative = relL2(first.lastLogits, native[i].logits);
     const vsLlama = relL2(first.lastLogits, goldenLogits[i]);
     const row = {
       case: i,
       promptTokensOk: JSON.stringify(first.promptTokens) === JSON.stringify(c.prompt_tokens),
-      agreeNative: agreeing(run.tokens, native[i].generated_tokens),
-      agreeLlama: agreeing(run.tokens, c.generated_tokens),
-      nativeAgreesLlama: agreeing(native[i].generated_tokens, c.generated_tokens),
+      agreeNative: agreeing(run.tokens, native[i].generated_tokens.slice(0, n)),
+      agreeLlama: agreeing(run.tokens, c.generated_tokens.slice(0, n)),
+      nativeAgreesLlama: agreeing(native[i].generated_tokens.slice(0, n), c.generated_tokens.slice(0, n)),
       n,
       logitsRelL2Native: vsNative,
       logitsRelL2Llama: vsLlama,
@@ -55,10 +58,11 @@ export async function checkSmollm2(generate, golden, native, goldenLogits) {
   return { rows, failures, bound: SPREAD_FACTOR * spread };
 }
 
-export async function checkMinilm(embed, golden) {
-  const r = await embed(golden.sentences);
+// sentences: how many of the golden sentences (default all).
+export async function checkMinilm(embed, golden, sentences = golden.sentences.length) {
+  const r = await embed(golden.sentences.slice(0, sentences));
   let worst = 1;
-  for (let i = 0; i < golden.embeddings.length; ++i) worst = Math.min(worst, cosine(r.embeddings[i], golden.embeddings[i]));
-  return { worst, ok: r.embeddings.length === golden.embeddings.length && worst >= MIN_COSINE,
+  for (let i = 0; i < sentences; ++i) worst = Math.min(worst, cosine(r.embeddings[i], golden.embeddings[i]));
+  return { worst, sentences, ok: r.embeddings.length === sentences && worst >= MIN_COSINE,
     sentencesPerSecond: r.sentencesPerSecond };
 }

@@ -48,21 +48,42 @@ export const SCENARIOS = [
   { name: 'abort', scenario: 'abort', threads: 2 },
   { name: 'bad-input', scenario: 'badInput', threads: 2 },
   { name: 'no-isolation', scenario: 'noIsolation', threads: 4, isolation: false },
+  { name: 'gpu-device', scenario: 'gpuDevice', threads: 1 },
+  { name: 'gpu-kernels', scenario: 'gpuKernels', threads: 1 },
+  { name: 'gpu-goldens', scenario: 'gpuGoldens', threads: 1 },
+  { name: 'gpu-absent', scenario: 'gpuAbsent', threads: 1 },
+  { name: 'gpu-lost', scenario: 'gpuLost', threads: 1 },
 ];
 
 export function summary(name, r) {
   const bits = [];
   if (r.smollm2) {
-    bits.push(`SmolLM2 agree-with-native ${r.smollm2.rows.map((x) => x.agreeNative).join(',')} of 64,` +
+    bits.push(`SmolLM2 agree-with-native ${r.smollm2.rows.map((x) => `${x.agreeNative}/${x.n}`).join(',')},` +
+      ` logits rel-L2 vs llama.cpp max ${Math.max(...r.smollm2.rows.map((x) => x.logitsRelL2Llama)).toExponential(2)}` +
+      ` (bound ${r.smollm2.bound.toExponential(2)}),` +
       ` logits rel-L2 vs native max ${Math.max(...r.smollm2.rows.map((x) => x.logitsRelL2Native)).toExponential(2)},` +
       ` decode ${(r.smollm2.rows.reduce((s, x) => s + x.decodeTokensPerSecond, 0) / r.smollm2.rows.length).toFixed(1)} tok/s`);
   }
   if (r.minilm) bits.push(`MiniLM worst cos ${r.minilm.worst.toFixed(6)}`);
   if (r.coldLoadMs) bits.push(`load cold ${r.coldLoadMs.toFixed(0)} ms, warm ${r.warmLoadMs.toFixed(0)} ms`);
   if (r.checks) bits.push(JSON.stringify(r.checks));
+  if (r.gpuSelftest) bits.push(gpuSummary(r.gpuSelftest));
   if (r.error) bits.push(r.error);
-  if (r.info?.variant) bits.push(`${r.info.variant}, ${r.info.threads} thread(s)`);
+  if (r.info?.variant) bits.push(`${r.info.variant}, ${r.info.threads} thread(s), backend ${r.info.backend}`);
+  if (r.info?.gpu) bits.push(`${r.info.gpu.implementation} on ${r.info.gpu.adapter}`);
+  if (r.wasmTokens) bits.push(`tokens ${r.tokens.join(',')} (wasm ${r.wasmTokens.join(',')})`);
   return `${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(18)} ${bits.join(' | ')}`;
+}
+
+function gpuSummary(g) {
+  const parts = Object.entries(g.results ?? {}).map(([which, res]) => {
+    const worst = Math.max(0, ...res.cases.filter((c) => c.max_error !== undefined).map((c) => c.max_error));
+    const failed = res.cases.filter((c) => !c.ok).map((c) => c.name);
+    return `${which}: ${res.cases.length - failed.length}/${res.cases.length} cases ok, max error ${worst.toExponential(2)},` +
+      ` ${(res.ms / 1000).toFixed(1)} s${failed.length ? ` FAILED: ${failed.join('; ')}` : ''}`;
+  });
+  if (g.errors?.length) parts.push(`WebGPU errors: ${g.errors.slice(0, 3).join(' | ')}`);
+  return `${g.gpu?.implementation} on ${g.gpu?.adapter}: ${parts.join(' | ')}`;
 }
 
 // Quiet Firefox start-up: no first-run pages, no update or telemetry traffic, no slow-script dialog.
@@ -70,6 +91,7 @@ const FIREFOX_PREFS = {
   'browser.shell.checkDefaultBrowser': false, 'browser.startup.homepage_override.mstone': 'ignore',
   'datareporting.policy.dataSubmissionEnabled': false, 'toolkit.telemetry.reportingpolicy.firstRun': false,
   'app.update.enabled': false, 'browser.aboutwelcome.enabled': false, 'dom.max_script_run_time': 0,
+  'dom.webgpu.enabled': true, 'gfx.webgpu.ignore-blocklist': true,  // WebGPU on lavapipe
 };
 
 // Opens url (which must POST to /__results/NAME) in a fresh headless Firefox profile; returns the

@@ -3,6 +3,7 @@
 // the server's /__results/FILE (Firefox, which no test framework here can drive).
 import * as webaccel from '../../web/src/index.js';
 import { checkSmollm2, checkMinilm } from './goldens.mjs';
+import { gpuGoldens, gpuAbsent, gpuLost } from './gpu_cases.mjs';
 
 const params = new URLSearchParams(location.search);
 const scenario = params.get('scenario');
@@ -12,6 +13,20 @@ const GGUF_SHA = 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db
 const log = (s) => { document.getElementById('log').textContent += s + '\n'; };
 const json = async (url) => (await fetch(url)).json();
 const f32 = async (url) => new Float32Array(await (await fetch(url)).arrayBuffer());
+
+// What the shared GPU scenarios (gpu_cases.mjs) need from this host.
+async function gpuHost() {
+  const golden = await json('/tests/golden/smollm2_greedy.json');
+  return {
+    load: (url, options) => webaccel.load(url, { threads, sha256: url === GGUF ? GGUF_SHA : undefined, ...options }),
+    llm: GGUF,
+    minilm: '/models/minilm/',
+    golden,
+    native: (await json('/build/wasm/reference/native_reference.json')).cases.map((c) => ({ ...c, logits: new Float32Array(c.logits) })),
+    llamaLogits: await Promise.all(golden.cases.map((c) => f32(`/tests/golden/${c.last_logits_file}`))),
+    minilmGolden: await json('/tests/golden/minilm_embeddings.json'),
+  };
+}
 
 // Expects `promise` to reject; returns {kind, message} (or a failure note if it resolved).
 async function rejection(promise) {
@@ -106,6 +121,21 @@ const scenarios = {
     };
     return { ok: Object.values(checks).every(Boolean), checks, missing, truncated, checksum, emptyPrompt, wrongOp, badThreads, noSimd };
   },
+
+  // The GPU self-tests in the worker: the bridge itself, then every kernel against the CPU reference.
+  async gpuDevice() {
+    const r = await webaccel.gpuSelftest({ which: ['device'] });
+    return { ok: r.results.device.ok && r.errors.length === 0, gpuSelftest: r };
+  },
+
+  async gpuKernels() {
+    const r = await webaccel.gpuSelftest({ which: ['kernels'], seed: Number(params.get('seed') || 1) });
+    return { ok: r.results.kernels.ok && r.errors.length === 0, gpuSelftest: r };
+  },
+
+  async gpuGoldens() { return gpuGoldens(await gpuHost()); },
+  async gpuAbsent() { return gpuAbsent(await gpuHost()); },
+  async gpuLost() { return gpuLost(await gpuHost()); },
 
   // Served without COOP/COEP: asking for threads must fall back to the single-threaded build.
   async noIsolation() {

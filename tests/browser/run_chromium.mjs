@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepare, serve, SCENARIOS, summary } from './harness.mjs';
 
+// WebGPU on SwiftShader (no GPU here) for the gpu-* scenarios.
 const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--disable-quic'];
+  '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 const PORT = Number(process.env.WEBACCEL_TEST_PORT ?? 18180);
 const wanted = process.argv.slice(2);
 

@@ -15,7 +15,9 @@ const caps = webaccel.capabilities();
 $('threads').value = caps.threads ? Math.min(4, caps.hardwareConcurrency) : 1;
 
 function describe(info) {
-  return `${info.backend} (${info.variant}, SIMD ${info.simd}), ${info.threads} thread(s)` +
+  const gpu = info.backend === 'webgpu' ? ` on ${info.gpu.adapter} (${info.gpu.implementation})` : '';
+  const note = info.gpu_note ? ` [${info.gpu_note}]` : '';
+  return `${info.backend}${gpu}${note} (${info.variant}, SIMD ${info.simd}), ${info.threads} thread(s)` +
     `${caps.crossOriginIsolated ? '' : ', not cross-origin isolated'}; loaded in ${(info.loadMs / 1000).toFixed(2)} s` +
     `${info.fromCache ? ' from the cache' : ''}`;
 }
@@ -31,6 +33,7 @@ $('load').onclick = async () => {
     model = await webaccel.load(choice.url, {
       sha256: choice.sha256,
       threads: Number($('threads').value),
+      backend: $('backend').value,
       onProgress: (p) => {
         $('progress').max = p.allTotal || 1;
         $('progress').value = p.allLoaded;

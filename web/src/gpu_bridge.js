@@ -15,11 +15,12 @@ const align4 = (n) => Math.ceil(n / 4) * 4;
 const RUNS_IN_NODE = typeof globalThis.process?.versions?.node === 'string';
 
 /**
+ * gpu: a browser's navigator.gpu, or Node's (npm webgpu's create([])); null or undefined: absent.
  * Requests an adapter and a device at the adapter's real limits, with shader-f16, subgroups and
  * timestamp-query where offered. Resolves to a GpuBridge, or rejects with an Error whose `gpuReason`
  * says why WebGPU is unusable ('absent' | 'no-adapter' | 'device-refused').
  */
-export async function openGpuBridge(gpu = globalThis.navigator?.gpu, adapterOptions = {}) {
+export async function openGpuBridge(gpu, adapterOptions = {}) {
   const refuse = (gpuReason, message) => Object.assign(new Error(message), { gpuReason });
   if (!gpu) throw refuse('absent', 'WebGPU is absent (no navigator.gpu)');
   let adapter;
@@ -100,7 +101,8 @@ export class GpuBridge {
     const limits = device.limits;
     this.info = {
       implementation: implementationName(),
-      adapter: [ai.vendor, ai.architecture, ai.device, ai.description].filter(Boolean).join(' / ') || 'unknown',
+      adapter: [ai.vendor, ai.architecture, ai.device, ai.description].filter(Boolean).join(' / ') ||
+        (ai.isFallbackAdapter ? 'a fallback (software) adapter, not named' : 'not named'),
       backend: ai.backend ?? '',
       adapter_type: adapterType(ai),
       max_storage_buffer_binding_size: limits.maxStorageBufferBindingSize,
@@ -346,4 +348,24 @@ export class GpuBridge {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
   }
+}
+
+/**
+ * Runs the wasm module's GPU self-tests ('device': GpuDeviceCheck, 'kernels': GpuKernelCheck) on
+ * the bridge's device: each records, waits for its read backs, then compares with the CPU.
+ */
+export async function runGpuSelftests(module, bridge, which, seed = 1) {
+  const results = {};
+  for (const name of which) {
+    const check = name === 'device' ? new module.GpuDeviceCheck() : new module.GpuKernelCheck(seed);
+    const t0 = performance.now();
+    try {
+      check.start();
+      await bridge.settle();
+      results[name] = { ...JSON.parse(check.finish()), ms: performance.now() - t0 };
+    } finally {
+      check.delete();
+    }
+  }
+  return { gpu: bridge.info, errors: bridge.errors, stats: bridge.stats, results };
 }

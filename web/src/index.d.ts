@@ -25,7 +25,8 @@ export interface Progress {
 
 export interface LoadOptions {
   onProgress?: (p: Progress) => void;
-  backend?: 'auto' | 'wasm';
+  backend?: 'auto' | 'wasm' | 'webgpu';  // WebGPU absent, refused or lost: wasm, same output
+  precompile?: boolean;         // WebGPU: create every pipeline at load (default true)
   threads?: number;             // default min(4, cores) when cross-origin isolated, else 1
   sha256?: string | Record<string, string>;  // GGUF: hex; folder: {fileName: hex}
   cache?: string | false;       // Cache API name (default 'webaccel-v1'); false: no caching
@@ -73,7 +74,9 @@ export interface ModelInfo {
   kind: 'llama' | 'bert';
   name: string;
   architecture: string;
-  backend: 'wasm';
+  backend: 'wasm' | 'webgpu';   // what runs the model now
+  gpu?: GpuAdapterInfo;         // the WebGPU adapter the model was given
+  gpu_note?: string;            // why WebGPU is not (or no longer) in use
   variant: 'wasm-simd' | 'wasm-simd-threads';
   simd: string;                 // the Highway target, 'WASM'
   threads: number;
@@ -82,11 +85,29 @@ export interface ModelInfo {
   [key: string]: unknown;       // sizes: n_vocab, n_embd, n_layer, weight_bytes, ...
 }
 
+export interface GpuAdapterInfo {
+  implementation: string;       // 'Dawn (Chromium 156)', 'wgpu (Firefox 153)', ...
+  adapter: string;
+  adapter_type: 'cpu' | 'unknown';  // 'cpu': a software adapter (SwiftShader, lavapipe)
+  shader_f16: boolean;
+  subgroups: boolean;
+  max_storage_buffer_binding_size: number;
+}
+
 export interface Model {
   generate(prompt: string, options?: GenerateOptions): Promise<GenerateResult>;
   embed(texts: string | string[]): Promise<EmbedResult>;
   info(): ModelInfo;
+  refreshInfo(): Promise<ModelInfo>;
   dispose(): void;
 }
 
 export function load(url: string | URL, options?: LoadOptions): Promise<Model>;
+
+export interface GpuSelftestReport {
+  gpu: Record<string, unknown>;  // the adapter, limits and features in use
+  errors: string[];              // uncaptured WebGPU errors
+  stats: { dispatches: number; submits: number; pipelinesSync: number; pipelinesAsync: number; compileMs: number };
+  results: Record<'device' | 'kernels', { ok: boolean; cases: { name: string; ok: boolean; max_error: number }[]; ms: number }>;
+}
+export function gpuSelftest(options?: { which?: ('device' | 'kernels')[]; seed?: number; distUrl?: string | URL }): Promise<GpuSelftestReport>;

@@ -108,8 +108,14 @@ class Model {
     return this._call('embed', { texts: Array.isArray(texts) ? texts : [texts] });
   }
 
-  /** Model facts (architecture, sizes, threads, SIMD target, variant, load time, cache use). */
+  /** Model facts (architecture, sizes, backend and GPU adapter, threads, SIMD target, variant, load time, cache use). */
   info() { return { ...this.#info }; }
+
+  /** The current facts from the worker (the backend changes after a lost WebGPU device). */
+  refreshInfo() { return this._call('info', {}).then((info) => Object.assign(this.#info, info) && this.info()); }
+
+  /** Tests: destroys the worker's WebGPU device, as a driver reset would. */
+  _loseGpu() { return this._call('loseGpu', {}); }
 
   /** Ends the worker and frees the wasm memory. */
   dispose() {
@@ -121,15 +127,17 @@ class Model {
 
 /**
  * Loads a model into a new Worker.
- * options: onProgress({file, loaded, total, source, allLoaded, allTotal}), backend ('auto' | 'wasm'),
+ * options: onProgress({file, loaded, total, source, allLoaded, allTotal}), backend ('auto' | 'wasm' |
+ * 'webgpu': WebGPU absent, refused or lost falls back to wasm with the same output; 'auto' takes WebGPU on a
+ * hardware adapter only), precompile (default true: every GPU pipeline is created at load),
  * threads (default: min(4, cores) when cross-origin isolated, else 1), sha256 (a hex string for a
  * GGUF, or {fileName: hex} for a folder), cache (Cache API name, or false), nCtx (default 2048),
  * distUrl (where webaccel-st.js / webaccel-mt.js live).
  */
 export async function load(url, options = {}) {
-  const { onProgress, backend = 'auto', cache = 'webaccel-v1', nCtx = 2048 } = options;
-  if (backend !== 'auto' && backend !== 'wasm') {
-    throw new WebaccelError(`backend '${backend}' is not available (this build has 'wasm')`, 'unsupported');
+  const { onProgress, backend = 'auto', cache = 'webaccel-v1', nCtx = 2048, precompile = true } = options;
+  if (!['auto', 'wasm', 'webgpu'].includes(backend)) {
+    throw new WebaccelError(`backend '${backend}' is not one of 'auto', 'wasm', 'webgpu'`, 'input');
   }
   const caps = capabilities();
   if (!caps.simd) throw new WebaccelError('this browser lacks WebAssembly SIMD128, which webaccel needs', 'unsupported');
@@ -144,10 +152,26 @@ export async function load(url, options = {}) {
 
   const worker = new Worker(new URL('./worker.js', import.meta.url));
   try {
-    return await Model.open(worker, { url: absolute, variantUrl, threads, sha256, cacheName: cache || null, nCtx },
-      onProgress);
+    return await Model.open(worker, { url: absolute, variantUrl, threads, sha256, cacheName: cache || null, nCtx,
+      backend, precompile, hideWebGpu: options._hideWebGpu === true }, onProgress);
   } catch (e) {
     worker.terminate();
     throw e;
+  }
+}
+
+/**
+ * Runs the GPU self-tests in a new Worker on this browser's WebGPU: 'device' (the bridge itself) and
+ * 'kernels' (every kernel against the CPU reference on random inputs of odd sizes).
+ * Resolves to {gpu, errors, stats, results: {device?, kernels?}}.
+ */
+export async function gpuSelftest({ which = ['device', 'kernels'], seed = 1, distUrl } = {}) {
+  const dist = new URL(distUrl ?? DEFAULT_DIST, globalThis.location?.href);
+  const worker = new Worker(new URL('./worker.js', import.meta.url));
+  try {
+    const model = new Model(worker);
+    return await model._call('gpuSelftest', { which, seed, variantUrl: new URL('webaccel-st.js', dist).href });
+  } finally {
+    worker.terminate();
   }
 }

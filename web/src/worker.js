@@ -7,6 +7,8 @@ let module = null;   // the Emscripten module
 let model = null;    // an embind Llama or Bert
 let kind = null;     // 'llama' | 'bert'
 let abortRequested = null;  // id of the generation to stop
+let bridge = null;          // the WebGPU bridge (gpu_bridge.js) when a GPU device was opened
+let gpuFallback = null;     // why WebGPU is not in use, when it was asked for
 
 const post = (msg, transfer) => self.postMessage(msg, transfer || []);
 
@@ -104,15 +106,44 @@ const BERT_TEXT_FILES = ['config.json', 'vocab.txt', 'sentence_bert_config.json'
   'modules.json', 'tokenizer_config.json'];
 const BERT_REQUIRED = new Set(['config.json', 'vocab.txt']);
 
-async function load(msg) {
-  const t0 = performance.now();
-  const { url, variantUrl, threads, sha256: expected = {}, cacheName, nCtx } = msg;
+// Lets the GPU work of the last wasm call finish (pipelines, read backs) before the next one.
+const settle = () => bridge?.settle();
+
+// The model's facts; gpu_note also says why WebGPU is unavailable when it was asked for.
+function modelInfo() {
+  const info = JSON.parse(model.info());
+  if (gpuFallback) info.gpu_note = `WebGPU unavailable, running on wasm: ${gpuFallback}`;
+  return info;
+}
+
+// The WebGPU bridge, or null with gpuFallback saying why (absent, no adapter, device refused).
+// hide: tests of the fallback see no navigator.gpu.
+async function openGpu(backend, hide = false) {
+  if (backend === 'wasm') return null;
+  const { openGpuBridge } = await import(new URL('./gpu_bridge.js', self.location.href).href);
+  try {
+    return await openGpuBridge(hide ? undefined : self.navigator?.gpu);
+  } catch (e) {
+    gpuFallback = e.message;
+    return null;
+  }
+}
+
+async function instantiate(variantUrl, threads) {
   importScripts(variantUrl);
-  module = await createWebaccel({
+  return createWebaccel({
     webaccelWorkers: Math.max(0, threads - 1),
     mainScriptUrlOrBlob: variantUrl,
     locateFile: (file) => new URL(file, variantUrl).href,
+    webaccelGpu: bridge,
   });
+}
+
+async function load(msg) {
+  const t0 = performance.now();
+  const { url, variantUrl, threads, sha256: expected = {}, cacheName, nCtx, backend = 'auto', precompile = true } = msg;
+  bridge = await openGpu(backend, msg.hideWebGpu);
+  module = await instantiate(variantUrl, threads);
   const isGguf = /\.gguf(\?|$)/i.test(url);
   const totals = new Map();
   const report = (file) => (loaded, total, source) => {
@@ -128,7 +159,7 @@ async function load(msg) {
     sources.model = f.source;
     buffer = toFileBuffer(url, f.bytes);
     kind = 'llama';
-    model = new module.Llama(buffer, threads, nCtx);
+    model = new module.Llama(buffer, threads, nCtx, backend, precompile);
   } else {
     const base = url.endsWith('/') ? url : url + '/';
     const texts = {};
@@ -148,11 +179,15 @@ async function load(msg) {
     sources.weights = weights.source;
     buffer = toFileBuffer(weightsUrl, weights.bytes);
     kind = 'bert';
-    model = new module.Bert(base.replace(/\/$/, ''), texts, buffer, threads);
+    model = new module.Bert(base.replace(/\/$/, ''), texts, buffer, threads, backend, precompile);
   }
   buffer.delete();
-  const info = JSON.parse(model.info());
-  info.backend = 'wasm';
+  await settle();  // precompiled pipelines are ready before the first step
+  const info = modelInfo();
+  if (info.backend !== 'webgpu' && bridge) {  // 'auto' chose wasm, or the model was refused: free the device
+    bridge.device.destroy();
+    bridge = null;
+  }
   info.variant = variantUrl.includes('-mt') ? 'wasm-simd-threads' : 'wasm-simd';
   info.loadMs = performance.now() - t0;
   info.fromCache = Object.values(sources).every((s) => s === 'cache');
@@ -163,6 +198,7 @@ async function generate(msg) {
   if (kind !== 'llama') fail('generate: this model is an encoder (use embed)', 'input');
   const t0 = performance.now();
   const promptTokens = Array.from(model.start(msg.prompt, msg.options || {}));
+  await settle();
   const tPrompt = performance.now();
   const tokens = [];
   let text = '';
@@ -172,6 +208,7 @@ async function generate(msg) {
     await yieldToEventLoop();
     if (abortRequested === msg.id) { stopped = 'abort'; break; }
     const step = model.next();
+    await settle();
     if (tFirst === null) tFirst = performance.now();
     if (step.token >= 0) tokens.push(step.token);
     if (step.text) {
@@ -199,28 +236,47 @@ async function generate(msg) {
   };
 }
 
-function embed(msg) {
+async function embed(msg) {
   if (kind !== 'bert') fail('embed: this model is a decoder (use generate)', 'input');
   if (!Array.isArray(msg.texts) || msg.texts.length === 0) fail('embed: texts must be a non-empty array of strings', 'input');
   const t0 = performance.now();
   let tokens = 0;
-  const embeddings = msg.texts.map((t, i) => {
+  const embeddings = [];
+  for (const [i, t] of msg.texts.entries()) {
     if (typeof t !== 'string' || t.length === 0) fail(`embed: text #${i} is empty or not a string`, 'input');
     tokens += model.countTokens(t);
-    return model.embed(t);
-  });
+    model.embedStart(t);
+    await settle();
+    embeddings.push(model.embedFinish());
+  }
   const ms = performance.now() - t0;
   return { embeddings, dim: embeddings[0].length, tokens, ms, sentencesPerSecond: msg.texts.length / (ms / 1000) };
 }
 
-const ops = { load, generate, embed, info: () => JSON.parse(model.info()) };
+// The GPU self-tests (device, kernels) on this worker's WebGPU device: each records its cases,
+// waits for the read backs, then compares with the CPU reference in the same wasm module.
+async function gpuSelftest(msg) {
+  bridge = await openGpu('webgpu');
+  if (!bridge) fail(`WebGPU is unavailable: ${gpuFallback}`, 'unsupported');
+  module = await instantiate(msg.variantUrl, 1);
+  const { runGpuSelftests } = await import(new URL('./gpu_bridge.js', self.location.href).href);
+  return runGpuSelftests(module, bridge, msg.which, msg.seed);
+}
+
+// Tests: lose the WebGPU device now, as a driver reset would.
+function loseGpu() {
+  model.loseGpu();
+  return true;
+}
+
+const ops = { load, generate, embed, gpuSelftest, loseGpu, info: modelInfo };
 
 self.onmessage = async (event) => {
   const msg = event.data;
   if (msg.op === 'abort') { abortRequested = msg.target; return; }
   try {
     if (!ops[msg.op]) fail(`unknown operation '${msg.op}'`, 'internal');
-    if (msg.op !== 'load' && !model) fail('no model is loaded', 'input');
+    if (msg.op !== 'load' && msg.op !== 'gpuSelftest' && !model) fail('no model is loaded', 'input');
     const result = await ops[msg.op](msg);
     post({ id: msg.id, type: 'result', result });
   } catch (e) {
