@@ -27,7 +27,9 @@ struct LlamaWeights {
 class GpuLlama {
  public:
   // Uploads every matrix (errors name the tensor) and allocates the KV cache for n_ctx positions.
-  GpuLlama(Kernels& kernels, const LlamaWeights& weights, uint32_t n_ctx);
+  // fuse: Q, K and V (and gate and up) of a layer are stacked into one matrix, read by one product,
+  // where they share type and width (false: always separate; tests compare the two).
+  GpuLlama(Kernels& kernels, const LlamaWeights& weights, uint32_t n_ctx, bool fuse = true);
   ~GpuLlama();
   GpuLlama(const GpuLlama&) = delete;
   GpuLlama& operator=(const GpuLlama&) = delete;
@@ -58,8 +60,14 @@ class GpuLlama {
  private:
   struct Layer {
     Buffer attn_norm, ffn_norm;  // (n_embd)
-    GpuMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    GpuMatrix wqkv;              // (q_dim + 2 kv_dim, n_embd): wq, wk, wv stacked; rows 0 if not fused
+    GpuMatrix wq, wk, wv;        // when not fused (different types or widths)
+    GpuMatrix wo;
+    GpuMatrix w_gate_up;         // (2 n_ff, n_embd): w_gate, w_up stacked; rows 0 if not fused
+    GpuMatrix w_gate, w_up;      // when not fused
+    GpuMatrix w_down;
     Buffer k_cache, v_cache;     // (n_ctx, kv_dim)
+    std::vector<const GpuMatrix*> matrices() const;  // every uploaded one
   };
   void eval_chunk(std::span<const int32_t> tokens);
   Buffer scratch(uint64_t floats, const char* name);
@@ -74,9 +82,12 @@ class GpuLlama {
   std::vector<Layer> layers_;
   Buffer ids_;                 // (kMaxBatch) u32
   Buffer x_, xn_;              // (kMaxBatch, n_embd) residual stream, normalized
-  Buffer q_, kk_, vv_;         // (kMaxBatch, q_dim), (kMaxBatch, kv_dim) x2
+  Buffer qkv_;                 // (kMaxBatch, q_dim + 2 kv_dim), fused layers
+  Buffer q_, kk_, vv_;         // (kMaxBatch, q_dim), (kMaxBatch, kv_dim) x2, unfused layers
   Buffer attn_;                // (kMaxBatch, q_dim)
-  Buffer gate_, up_, ff_;      // (kMaxBatch, n_ff)
+  Buffer gate_up_;             // (kMaxBatch, 2 n_ff), fused layers
+  Buffer gate_, up_;           // (kMaxBatch, n_ff), unfused layers
+  Buffer ff_;                  // (kMaxBatch, n_ff)
   Buffer logits_;              // (n_vocab)
   std::vector<Buffer> owned_;  // every buffer above, released together
 };

@@ -1,5 +1,6 @@
 // The non-matmul ops of the kernel library (matmul, upload and embed_rows: kernels_matmul.cpp):
 // each fills its family's uniform params (structs below mirror the WGSL `Params`) and dispatches.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -46,28 +47,55 @@ struct NormParams {
 struct RowsParams {
   uint32_t rows, cols;
 };
+struct SiluMulParams {
+  uint32_t n, width, in_stride, up_offset;
+};
 struct RopeParams {
   uint32_t tokens, n_heads, head_dim, n_rot, pos0;
   float theta_scale;
+  uint32_t row_stride, pad = 0;
+};
+struct RopeKvParams {
+  uint32_t tokens, n_head, n_head_kv, head_dim, n_rot, pos0;
+  float theta_scale;
+  uint32_t row_stride;
 };
 struct AttentionParams {
   uint32_t tokens, n_head, n_head_kv, head_dim, pos0, n_kv, causal;
   float scale;
+  uint32_t q_stride, pad[3] = {0, 0, 0};
 };
+
+// The same expression as the CPU path (llama.cpp's theta_scale), so angles agree bit for bit.
+float rope_theta_scale(float theta, uint32_t n_rot) { return std::pow(theta, -2.0f / static_cast<float>(n_rot)); }
+
+void check_rope(uint32_t n_rot, uint32_t head_dim) {
+  if (n_rot == 0 || n_rot % 2 != 0 || n_rot > head_dim) {
+    fail(ErrorKind::kInternal, "gpu rope: n_rot " + std::to_string(n_rot) + " is not even and <= head_dim");
+  }
+}
 struct PoolParams {
   uint32_t tokens, dim;
 };
 
 }  // namespace
 
-Pipeline Kernels::get(const std::string& family, std::vector<std::pair<std::string, double>> constants) {
+Pipeline Kernels::get(const std::string& family, std::vector<std::pair<std::string, double>> constants,
+                      std::initializer_list<std::string_view> libs) {
   std::string key = family;
   for (const auto& [name, value] : constants) key += ":" + name + "=" + constant_text(value);
   // A cached key needs no source: the device looks pipelines up by key first.
   if (!collecting_ && device_.has_pipeline(key)) return device_.pipeline(PipelineDesc{key, {}, "main", {}});
-  const std::string_view source = kernel_source(family);
-  if (source.empty()) fail(ErrorKind::kInternal, "gpu: no WGSL kernel family '" + family + "' (src/gpu/wgsl/)");
-  PipelineDesc desc{key, std::string(source), "main", std::move(constants)};
+  std::string source;
+  for (std::string_view file : libs) {
+    const std::string_view text = kernel_source(file);
+    if (text.empty()) fail(ErrorKind::kInternal, "gpu: no WGSL file '" + std::string(file) + "' (src/gpu/wgsl/)");
+    source += text;
+  }
+  const std::string_view text = kernel_source(family);
+  if (text.empty()) fail(ErrorKind::kInternal, "gpu: no WGSL kernel family '" + family + "' (src/gpu/wgsl/)");
+  source += text;
+  PipelineDesc desc{key, std::move(source), "main", std::move(constants)};
   if (collecting_) {
     for (const auto& d : collected_) {
       if (d.key == desc.key) return {};
@@ -100,15 +128,28 @@ void Kernels::layer_norm(BufferView x, BufferView gamma, BufferView beta, Buffer
 }
 
 void Kernels::rope(BufferView x, uint32_t tokens, uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, uint32_t pos0,
-                   float theta) {
-  if (n_rot == 0 || n_rot % 2 != 0 || n_rot > head_dim) {
-    fail(ErrorKind::kInternal, "gpu rope: n_rot " + std::to_string(n_rot) + " is not even and <= head_dim");
-  }
-  const Pipeline p = get("rope", {{"wg", kElementwiseWg}});
-  // The same expression as the CPU path (llama.cpp's theta_scale), so angles agree bit for bit.
-  const RopeParams params{tokens, n_heads, head_dim, n_rot, pos0, std::pow(theta, -2.0f / static_cast<float>(n_rot))};
+                   float theta, uint32_t row_stride) {
+  check_rope(n_rot, head_dim);
+  const Pipeline p = get("rope", {{"wg", kElementwiseWg}}, {"lib_rope"});
+  const RopeParams params{tokens, n_heads, head_dim, n_rot, pos0, rope_theta_scale(theta, n_rot),
+                          row_stride ? row_stride : n_heads * head_dim};
   const BufferView bind[] = {x};
   const Grid g = grid_for(groups_for(uint64_t{tokens} * n_heads * (n_rot / 2), kElementwiseWg));
+  run(p, as_params(params), bind, g.x, g.y);
+}
+
+void Kernels::rope_kv(BufferView qkv, BufferView k_cache, BufferView v_cache, uint32_t tokens, uint32_t row_stride,
+                      uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t n_rot, uint32_t pos0,
+                      float theta) {
+  check_rope(n_rot, head_dim);
+  const uint64_t row = uint64_t{n_head + 2 * n_head_kv} * head_dim;
+  if (row_stride < row) {
+    fail(ErrorKind::kInternal, "gpu rope_kv: row stride " + std::to_string(row_stride) + " < the row's " + std::to_string(row));
+  }
+  const Pipeline p = get("rope_kv", {{"wg", kElementwiseWg}}, {"lib_rope"});
+  const RopeKvParams params{tokens, n_head, n_head_kv, head_dim, n_rot, pos0, rope_theta_scale(theta, n_rot), row_stride};
+  const BufferView bind[] = {qkv, k_cache, v_cache};
+  const Grid g = grid_for(groups_for(uint64_t{tokens} * (row / 2), kElementwiseWg));
   run(p, as_params(params), bind, g.x, g.y);
 }
 
@@ -124,7 +165,7 @@ void Kernels::kv_append(BufferView k, BufferView v, BufferView k_cache, BufferVi
 
 void Kernels::attention(BufferView q, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t tokens,
                         uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t pos0, uint32_t n_kv,
-                        bool causal, float scale) {
+                        bool causal, float scale, uint32_t q_stride) {
   if (head_dim > kAttentionMaxHeadDim || head_dim % 16 != 0 || n_head_kv == 0 || n_head % n_head_kv != 0) {
     fail(ErrorKind::kInternal, "gpu attention: head_dim " + std::to_string(head_dim) + " (a multiple of 16, max 256), n_head " +
                                    std::to_string(n_head) + " / n_head_kv " + std::to_string(n_head_kv) +
@@ -140,15 +181,26 @@ void Kernels::attention(BufferView q, BufferView k_cache, BufferView v_cache, Bu
     for (uint32_t size : kAttentionWgs) get("attention", {{"head_dim", head_dim}, {"wg", size}});
   }
   const Pipeline p = get("attention", {{"head_dim", head_dim}, {"wg", wg}});
-  const AttentionParams params{tokens, n_head, n_head_kv, head_dim, pos0, n_kv, causal ? 1u : 0u, scale};
+  const AttentionParams params{tokens, n_head,         n_head_kv, head_dim,
+                               pos0,   n_kv,           causal ? 1u : 0u, scale,
+                               q_stride ? q_stride : n_head * head_dim};
   const BufferView bind[] = {q, k_cache, v_cache, out};
   run(p, as_params(params), bind, n_head, tokens);
 }
 
 void Kernels::silu_mul(BufferView gate, BufferView up, BufferView out, uint32_t n) {
   const Pipeline p = get("silu_mul", {{"wg", kElementwiseWg}});
-  const ElementwiseParams params{n};
+  const SiluMulParams params{n, std::max<uint32_t>(n, 1), 0, 0};  // one row
   const BufferView bind[] = {gate, up, out};
+  const Grid g = grid_for(groups_for(n, kElementwiseWg));
+  run(p, as_params(params), bind, g.x, g.y);
+}
+
+void Kernels::silu_mul_halves(BufferView gate_up, BufferView out, uint32_t tokens, uint32_t width) {
+  const Pipeline p = get("silu_mul", {{"wg", kElementwiseWg}});
+  const uint64_t n = uint64_t{tokens} * width;
+  const SiluMulParams params{static_cast<uint32_t>(n), std::max<uint32_t>(width, 1), 2 * width, width};
+  const BufferView bind[] = {gate_up, gate_up, out};  // read-only bindings may alias
   const Grid g = grid_for(groups_for(n, kElementwiseWg));
   run(p, as_params(params), bind, g.x, g.y);
 }

@@ -42,19 +42,27 @@ class Kernels {
   void rms_norm(BufferView x, BufferView weight, BufferView y, uint32_t tokens, uint32_t dim, float eps);
   void layer_norm(BufferView x, BufferView gamma, BufferView beta, BufferView y, uint32_t tokens, uint32_t dim,
                   float eps);
-  // In place on x(tokens, n_heads, head_dim) (row stride n_heads * head_dim): llama.cpp's "norm"
-  // rotation of adjacent pairs over the first n_rot dims, positions pos0 + t.
+  // In place on x(tokens, n_heads, head_dim): llama.cpp's "norm" rotation of adjacent pairs over
+  // the first n_rot dims, positions pos0 + t. Rows are row_stride floats apart (0: n_heads * head_dim).
   void rope(BufferView x, uint32_t tokens, uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, uint32_t pos0,
-            float theta);
+            float theta, uint32_t row_stride = 0);
+  // RoPE and the cache store of a fused QKV product in one dispatch: rows of qkv (row_stride floats
+  // apart) hold [q (n_head heads) | k (n_head_kv heads) | v (n_head_kv heads)]; q is rotated in
+  // place, k rotated and v copied into rows pos0 .. of the caches (n_ctx, n_head_kv * head_dim).
+  void rope_kv(BufferView qkv, BufferView k_cache, BufferView v_cache, uint32_t tokens, uint32_t row_stride,
+               uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t n_rot, uint32_t pos0, float theta);
   // k, v (tokens, kv_dim) into the caches (n_ctx, kv_dim) at rows pos0 ..
   void kv_append(BufferView k, BufferView v, BufferView k_cache, BufferView v_cache, uint32_t tokens, uint32_t kv_dim,
                  uint32_t pos0);
   // out(tokens, n_head * head_dim) = softmax(q kᵀ * scale) v over cache rows [0, pos0 + t] (causal)
-  // or [0, n_kv) (not causal); flash-style: no score matrix, online softmax over key tiles.
+  // or [0, n_kv) (not causal); flash-style: no score matrix, online softmax over key tiles. Rows of
+  // q are q_stride floats apart (0: n_head * head_dim), e.g. the q part of fused QKV rows.
   void attention(BufferView q, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t tokens,
                  uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t pos0, uint32_t n_kv, bool causal,
-                 float scale);
+                 float scale, uint32_t q_stride = 0);
   void silu_mul(BufferView gate, BufferView up, BufferView out, uint32_t n);  // out = silu(gate) * up
+  // out(tokens, width) = silu(gate) * up from fused rows gate_up(tokens, 2 * width) = [gate | up].
+  void silu_mul_halves(BufferView gate_up, BufferView out, uint32_t tokens, uint32_t width);
   void gelu(BufferView x, uint32_t n);                                          // in place, erf form
   void add(BufferView x, BufferView y, uint32_t n);                             // x += y
   void softmax_rows(BufferView x, uint32_t rows, uint32_t cols);                // in place
@@ -68,7 +76,9 @@ class Kernels {
 
  private:
   // The pipeline for a family and constants: compiled on first use (lazy) unless precompiled.
-  Pipeline get(const std::string& family, std::vector<std::pair<std::string, double>> constants);
+  // `libs`: WGSL files composed in front of the family's (shared functions); the key is the family's.
+  Pipeline get(const std::string& family, std::vector<std::pair<std::string, double>> constants,
+               std::initializer_list<std::string_view> libs = {});
   void run(Pipeline p, std::span<const uint8_t> params, std::span<const BufferView> buffers, uint32_t gx,
            uint32_t gy = 1, uint32_t gz = 1);
 

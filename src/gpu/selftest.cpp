@@ -95,9 +95,9 @@ std::vector<Readback> KernelSelftest::enqueue() {
   };
   guard("matmul", [&] { matmul_cases(); });
   guard("rms_norm / layer_norm / softmax_rows / l2_normalize / mean_pool", [&] { row_op_cases(); });
-  guard("rope / kv_append", [&] { rope_cases(); });
+  guard("rope / kv_append / rope_kv", [&] { rope_cases(); });
   guard("attention", [&] { attention_cases(); });
-  guard("silu_mul / gelu / add", [&] { elementwise_cases(); });
+  guard("silu_mul / silu_mul_halves / gelu / add", [&] { elementwise_cases(); });
   k_.device().submit();
   std::vector<Readback> reads;
   for (auto& c : cases_) {
@@ -262,6 +262,33 @@ void KernelSelftest::rope_cases() {
   std::copy(v.begin(), v.end(), want_v.begin() + pos0 * kv_dim);
   expect("kv_append k, 5 rows at 7 of 17", kc, want_k, 0);
   expect("kv_append v, 5 rows at 7 of 17", vc, want_v, 0);
+
+  // rope_kv on fused QKV rows (6 query heads, 2 KV heads of 32, n_rot 24, 3 floats of padding):
+  // q turned in place, k turned and v copied into cache rows 7.., the rest of each row unchanged.
+  const uint32_t nh = 6, nkv = 2, hd = 32, nr = 24, q_dim = nh * hd, kvd = nkv * hd, stride = q_dim + 2 * kvd + 3;
+  const auto qkv = random(tokens * stride, 2.0f);
+  const auto kc0 = random(n_ctx * kvd), vc0 = random(n_ctx * kvd);
+  const Buffer qkvb = upload(qkv, "rope_kv qkv"), kcb = upload(kc0, "rope_kv k cache"), vcb = upload(vc0, "rope_kv v cache");
+  k_.rope_kv(all(qkvb), all(kcb), all(vcb), tokens, stride, nh, nkv, hd, nr, pos0, theta);
+  auto want_qkv = qkv, want_kc = kc0, want_vc = vc0;
+  for (uint32_t t = 0; t < tokens; ++t) {
+    std::vector<float> turned(qkv.begin() + t * stride, qkv.begin() + t * stride + q_dim + kvd);
+    for (uint32_t h = 0; h < nh + nkv; ++h) {
+      for (uint32_t i = 0; i < nr / 2; ++i) {
+        const double angle = (pos0 + t) * std::pow(static_cast<double>(theta), -2.0 * i / nr);
+        float* v = &turned[h * hd + 2 * i];
+        const double a = v[0], b = v[1];
+        v[0] = static_cast<float>(a * std::cos(angle) - b * std::sin(angle));
+        v[1] = static_cast<float>(a * std::sin(angle) + b * std::cos(angle));
+      }
+    }
+    std::copy(turned.begin(), turned.begin() + q_dim, want_qkv.begin() + t * stride);
+    std::copy(turned.begin() + q_dim, turned.end(), want_kc.begin() + (pos0 + t) * kvd);
+    std::copy_n(qkv.begin() + t * stride + q_dim + kvd, kvd, want_vc.begin() + (pos0 + t) * kvd);
+  }
+  expect("rope_kv qkv rows (q turned), 5 tokens, heads 6/2 x 32, n_rot 24", qkvb, want_qkv);
+  expect("rope_kv k cache, 5 rows at 7 of 17", kcb, want_kc);
+  expect("rope_kv v cache, 5 rows at 7 of 17", vcb, want_vc, 0);
 }
 
 void KernelSelftest::attention_cases() {
@@ -270,14 +297,20 @@ void KernelSelftest::attention_cases() {
     bool causal;
   };
   // Causal with grouped-query heads and a cache longer than a key tile; bidirectional (BERT).
+  // The second causal case reads q from wider rows (q_stride: the q part of fused QKV rows).
   for (const Shape s : {Shape{5, 6, 2, 64, 71, 96, true}, Shape{1, 3, 1, 32, 130, 131, true}, Shape{7, 4, 4, 32, 0, 7, false}}) {
     const uint32_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
+    const bool strided = s.tokens == 1;
+    const uint32_t q_stride = strided ? q_dim + 2 * kv_dim : q_dim;
     const uint32_t n_kv = s.causal ? s.pos0 + s.tokens : s.n_ctx;
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
     const auto q = random(s.tokens * q_dim, 2.0f), kc = random(s.n_ctx * kv_dim, 2.0f), vc = random(s.n_ctx * kv_dim);
-    const Buffer qb = upload(q, "attention q"), kb = upload(kc, "attention k"), vb = upload(vc, "attention v");
+    std::vector<float> q_rows(s.tokens * q_stride, 0.5f);
+    for (uint32_t t = 0; t < s.tokens; ++t) std::copy_n(q.begin() + t * q_dim, q_dim, q_rows.begin() + t * q_stride);
+    const Buffer qb = upload(q_rows, "attention q"), kb = upload(kc, "attention k"), vb = upload(vc, "attention v");
     const Buffer out = zeros(s.tokens * q_dim, "attention out");
-    k_.attention(all(qb), all(kb), all(vb), all(out), s.tokens, s.n_head, s.n_head_kv, s.head_dim, s.pos0, n_kv, s.causal, scale);
+    k_.attention(all(qb), all(kb), all(vb), all(out), s.tokens, s.n_head, s.n_head_kv, s.head_dim, s.pos0, n_kv, s.causal, scale,
+                 q_stride);
     std::vector<float> want(s.tokens * q_dim);
     for (uint32_t t = 0; t < s.tokens; ++t) {
       const uint32_t last = s.causal ? s.pos0 + t + 1 : n_kv;
@@ -301,7 +334,7 @@ void KernelSelftest::attention_cases() {
     }
     expect("attention " + std::string(s.causal ? "causal" : "bidirectional") + ", " + std::to_string(s.tokens) +
                " token(s), heads " + std::to_string(s.n_head) + "/" + std::to_string(s.n_head_kv) + " x " +
-               std::to_string(s.head_dim) + ", " + std::to_string(n_kv) + " keys",
+               std::to_string(s.head_dim) + ", " + std::to_string(n_kv) + " keys" + (strided ? ", q rows strided" : ""),
            out, want);
   }
 }
@@ -314,6 +347,16 @@ void KernelSelftest::elementwise_cases() {
   std::vector<float> want(n);
   cpu::reference::silu_mul(a.data(), b.data(), want.data(), n);
   expect("silu_mul 1001", out, want);
+
+  // The halves of fused [gate | up] rows: 3 rows of 2 x 163 (the first 978 of a read as such rows).
+  const uint32_t rows = 3, width = 163;
+  const Buffer halves = zeros(rows * width, "silu_mul_halves out");
+  k_.silu_mul_halves(all(ab), all(halves), rows, width);
+  std::vector<float> want_halves(rows * width);
+  for (uint32_t r = 0; r < rows; ++r) {
+    cpu::reference::silu_mul(&a[r * 2 * width], &a[r * 2 * width + width], &want_halves[r * width], width);
+  }
+  expect("silu_mul_halves 3 rows of 2x163", halves, want_halves);
 
   const Buffer g = upload(a, "gelu x");
   k_.gelu(all(g), n);

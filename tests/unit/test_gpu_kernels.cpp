@@ -261,6 +261,84 @@ TEST_F(GpuKernels, Rope) {
   }
 }
 
+// RoPE over heads inside wider rows (q and k of a fused QKV row: n_head + n_head_kv heads, row
+// stride past them): the heads turn as contiguous ones would, the rest of each row stays as it was.
+TEST_F(GpuKernels, RopeWithRowStride) {
+  struct Case {
+    uint32_t tokens, n_heads, head_dim, n_rot, pos0, row_stride;
+  };
+  for (const Case c : {Case{1, 12, 64, 64, 0, 12 * 64 + 3 * 64}, Case{3, 12, 48, 32, 37, 12 * 48 + 6 * 48 + 5},
+                       Case{7, 5, 32, 32, 8000, 5 * 32 + 17}}) {
+    const auto x = random_floats(size_t{c.tokens} * c.row_stride, c.pos0 + c.row_stride);
+    Buffer xb = upload(x);
+    kernels_->rope(all(xb), c.tokens, c.n_heads, c.head_dim, c.n_rot, c.pos0, 10000.0f, c.row_stride);
+    const uint32_t heads = c.n_heads * c.head_dim;
+    std::vector<float> packed(size_t{c.tokens} * heads);
+    for (uint32_t t = 0; t < c.tokens; ++t) std::copy_n(&x[size_t{t} * c.row_stride], heads, &packed[size_t{t} * heads]);
+    rope_reference(packed, c.tokens, c.n_heads, c.head_dim, c.n_rot, c.pos0, 10000.0f);
+    const auto got = download(xb, x.size());
+    std::vector<float> got_heads(packed.size());
+    for (uint32_t t = 0; t < c.tokens; ++t) {
+      std::copy_n(&got[size_t{t} * c.row_stride], heads, &got_heads[size_t{t} * heads]);
+      for (uint32_t i = heads; i < c.row_stride; ++i) ASSERT_EQ(got[size_t{t} * c.row_stride + i], x[size_t{t} * c.row_stride + i]);
+    }
+    const double abs_tol = c.pos0 > 10000 ? 1e-5 : 2e-6;
+    EXPECT_LE(worst_ratio(got_heads, packed, abs_tol, 2e-6), 1.0)
+        << c.tokens << " tokens, " << c.n_heads << " heads of " << c.head_dim << ", stride " << c.row_stride;
+  }
+}
+
+// RoPE and the cache store of fused QKV rows in one dispatch: q turned in place exactly as `rope`
+// turns it (same code, bit for bit), k turned and v copied into cache rows pos0.., the other cache
+// rows and the k, v of the rows untouched.
+TEST_F(GpuKernels, RopeKvTurnsQAndStoresKv) {
+  struct Case {
+    uint32_t tokens, n_head, n_head_kv, head_dim, n_rot, pos0, pad;
+  };
+  for (const Case c : {Case{1, 9, 3, 64, 64, 0, 0}, Case{3, 9, 3, 48, 32, 37, 5}, Case{7, 4, 4, 32, 32, 5, 0},
+                       Case{2, 6, 2, 16, 16, 8000, 3}, Case{1, 32, 32, 128, 128, 511, 0}}) {
+    const uint32_t q_dim = c.n_head * c.head_dim, kv_dim = c.n_head_kv * c.head_dim;
+    const uint32_t stride = q_dim + 2 * kv_dim + c.pad, n_ctx = c.pos0 + c.tokens + 3;
+    const auto qkv = random_floats(size_t{c.tokens} * stride, c.pos0 + stride);
+    const auto kc = random_floats(size_t{n_ctx} * kv_dim, 7), vc = random_floats(size_t{n_ctx} * kv_dim, 8);
+    Buffer qkvb = upload(qkv), kcb = upload(kc), vcb = upload(vc), rb = upload(qkv);
+    kernels_->rope_kv(all(qkvb), all(kcb), all(vcb), c.tokens, stride, c.n_head, c.n_head_kv, c.head_dim, c.n_rot,
+                      c.pos0, 10000.0f);
+    kernels_->rope(all(rb), c.tokens, c.n_head + c.n_head_kv, c.head_dim, c.n_rot, c.pos0, 10000.0f, stride);
+    const auto got = download(qkvb, qkv.size()), by_rope = download(rb, qkv.size());
+    const auto got_k = download(kcb, kc.size()), got_v = download(vcb, vc.size());
+    // The reference: q and k of each row turned (double-checked against rope_reference).
+    std::vector<float> qk(size_t{c.tokens} * (q_dim + kv_dim));
+    for (uint32_t t = 0; t < c.tokens; ++t) std::copy_n(&qkv[size_t{t} * stride], q_dim + kv_dim, &qk[t * size_t{q_dim + kv_dim}]);
+    rope_reference(qk, c.tokens, c.n_head + c.n_head_kv, c.head_dim, c.n_rot, c.pos0, 10000.0f);
+    auto want_k = kc, want_v = vc;
+    std::vector<float> got_q, want_q;
+    for (uint32_t t = 0; t < c.tokens; ++t) {
+      const float* row = &qkv[size_t{t} * stride];
+      const float* turned = &qk[t * size_t{q_dim + kv_dim}];
+      std::copy_n(turned + q_dim, kv_dim, &want_k[size_t{c.pos0 + t} * kv_dim]);
+      std::copy_n(row + q_dim + kv_dim, kv_dim, &want_v[size_t{c.pos0 + t} * kv_dim]);
+      for (uint32_t i = 0; i < stride; ++i) {
+        const size_t at = size_t{t} * stride + i;
+        if (i < q_dim) {
+          ASSERT_EQ(got[at], by_rope[at]) << "q differs from rope's at token " << t << ", column " << i;
+          got_q.push_back(got[at]);
+          want_q.push_back(turned[i]);
+        } else {
+          ASSERT_EQ(got[at], qkv[at]) << "k, v or padding changed at token " << t << ", column " << i;
+        }
+      }
+      for (uint32_t i = 0; i < kv_dim; ++i) {  // the cache's k is rope's k, bit for bit
+        ASSERT_EQ(got_k[size_t{c.pos0 + t} * kv_dim + i], by_rope[size_t{t} * stride + q_dim + i]) << t << ", " << i;
+      }
+    }
+    const double abs_tol = c.pos0 > 4000 ? 1e-5 : 2e-6;
+    EXPECT_LE(worst_ratio(got_q, want_q, abs_tol, 2e-6), 1.0) << c.tokens << " tokens, pos0 " << c.pos0;
+    EXPECT_LE(worst_ratio(got_k, want_k, abs_tol, 2e-6), 1.0) << c.tokens << " tokens, pos0 " << c.pos0;
+    EXPECT_EQ(got_v, want_v) << c.tokens << " tokens, pos0 " << c.pos0;
+  }
+}
+
 TEST_F(GpuKernels, KvAppendWritesRowsAtPos0Only) {
   const uint32_t n_ctx = 19, kv_dim = 3 * 48, tokens = 3, pos0 = 7;
   const auto k = random_floats(tokens * kv_dim, 1), v = random_floats(tokens * kv_dim, 2);
@@ -329,6 +407,34 @@ TEST_F(GpuKernels, Attention) {
   }
 }
 
+// q read from wider rows (the q part of fused QKV rows): the same result as from contiguous q.
+TEST_F(GpuKernels, AttentionReadsStridedQ) {
+  struct Case {
+    uint32_t tokens, n_head, n_head_kv, head_dim, pos0, extra;
+  };
+  for (const Case c : {Case{1, 9, 3, 64, 0, 2 * 3 * 64}, Case{3, 9, 3, 48, 70, 2 * 3 * 48 + 7}, Case{7, 4, 4, 32, 130, 8 * 32},
+                       Case{1, 8, 8, 128, 300, 16 * 128}}) {
+    const uint32_t q_dim = c.n_head * c.head_dim, stride = q_dim + c.extra, kv_dim = c.n_head_kv * c.head_dim;
+    const uint32_t n_ctx = c.pos0 + c.tokens + 2;
+    const auto wide = random_floats(size_t{c.tokens} * stride, c.pos0 + 11, 1.5f);
+    std::vector<float> q(size_t{c.tokens} * q_dim);
+    for (uint32_t t = 0; t < c.tokens; ++t) std::copy_n(&wide[size_t{t} * stride], q_dim, &q[size_t{t} * q_dim]);
+    const auto kc = random_floats(size_t{n_ctx} * kv_dim, c.pos0 + 12, 1.5f);
+    const auto vc = random_floats(size_t{n_ctx} * kv_dim, c.pos0 + 13);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    Buffer wb = upload(wide), qb = upload(q), kb = upload(kc), vb = upload(vc), ob = zeros(q.size()), ob2 = zeros(q.size());
+    kernels_->attention(all(wb), all(kb), all(vb), all(ob), c.tokens, c.n_head, c.n_head_kv, c.head_dim, c.pos0, 0, true,
+                        scale, stride);
+    kernels_->attention(all(qb), all(kb), all(vb), all(ob2), c.tokens, c.n_head, c.n_head_kv, c.head_dim, c.pos0, 0, true,
+                        scale);
+    const auto want =
+        attention_reference(q, kc, vc, c.tokens, c.n_head, c.n_head_kv, c.head_dim, c.pos0, 0, true, scale);
+    const auto got = download(ob, q.size());
+    EXPECT_LE(worst_ratio(got, want, 2e-5, 1e-4), 1.0) << c.tokens << " tokens, stride " << stride;
+    EXPECT_EQ(got, download(ob2, q.size())) << "strided and contiguous q differ";
+  }
+}
+
 TEST_F(GpuKernels, SiluMul) {
   const uint32_t n = 383 * 7;
   const auto g = random_floats(n, 1, 3.0f), u = random_floats(n, 2);
@@ -337,6 +443,22 @@ TEST_F(GpuKernels, SiluMul) {
   std::vector<float> want(n);
   cpu::reference::silu_mul(g.data(), u.data(), want.data(), n);
   EXPECT_LE(worst_ratio(download(ob, n), want, 1e-7, 2e-6), 1.0);
+}
+
+// silu(gate) * up from the halves of fused rows [gate | up] of 2 * width.
+TEST_F(GpuKernels, SiluMulHalves) {
+  for (uint32_t tokens : {1u, 3u, 7u}) {
+    for (uint32_t width : {37u, 383u, 1537u}) {
+      const auto gu = random_floats(size_t{tokens} * 2 * width, tokens * 7 + width, 3.0f);
+      Buffer gub = upload(gu), ob = zeros(size_t{tokens} * width);
+      kernels_->silu_mul_halves(all(gub), all(ob), tokens, width);
+      std::vector<float> want(size_t{tokens} * width);
+      for (uint32_t t = 0; t < tokens; ++t) {
+        cpu::reference::silu_mul(&gu[size_t{t} * 2 * width], &gu[size_t{t} * 2 * width + width], &want[size_t{t} * width], width);
+      }
+      EXPECT_LE(worst_ratio(download(ob, want.size()), want, 1e-7, 2e-6), 1.0) << tokens << "x" << width;
+    }
+  }
 }
 
 // GELU's erf comes from a fit (gelu.wgsl): within 1e-6 relative of double-precision erf, and of the
@@ -438,6 +560,7 @@ TEST_F(GpuKernels, PrecompileCreatesEveryCollectedPipeline) {
   kernels_->rms_norm(all(b), all(b), all(b), 1, 8, 1e-5f);
   kernels_->layer_norm(all(b), all(b), all(b), all(b), 1, 8, 1e-5f);
   kernels_->rope(all(b), 1, 1, 8, 8, 0, 10000.0f);
+  kernels_->rope_kv(all(b), all(b), all(b), 1, 24, 1, 1, 8, 8, 0, 10000.0f);
   kernels_->attention(all(b), all(b), all(b), all(b), 1, 1, 1, 16, 0, 1, true, 1.0f);
   kernels_->silu_mul(all(b), all(b), all(b), 8);
   kernels_->gelu(all(b), 8);
@@ -445,8 +568,9 @@ TEST_F(GpuKernels, PrecompileCreatesEveryCollectedPipeline) {
   kernels_->softmax_rows(all(b), 1, 8);
   kernels_->mean_pool(all(b), all(b), 1, 8);
   kernels_->l2_normalize(all(b), 8);
+  kernels_->silu_mul_halves(all(b), all(b), 1, 8);  // silu_mul's pipeline again
   const auto descs = kernels_->end_collect();
-  EXPECT_EQ(descs.size(), 12u);  // one pipeline per op, three for attention (its tile sizes)
+  EXPECT_EQ(descs.size(), 13u);  // one pipeline per op, three for attention (its tile sizes)
   device_->precompile(descs);
   for (const auto& d : descs) EXPECT_TRUE(device_->has_pipeline(d.key)) << d.key;
   EXPECT_EQ(download(b, 4), std::vector<float>(4, 0.0f));  // collecting dispatched nothing

@@ -4,7 +4,8 @@
 // head_dim / 4 lanes (one vec4 column of V each) times key groups, accumulates p v; the groups'
 // partial sums are added once at the end. No score matrix is stored. Grouped-query heads: head h
 // reads kv head h / (n_head / n_head_kv). Caches are (n_ctx, n_head_kv * head_dim); causal rows
-// see keys [0, pos0 + t], others [0, n_kv).
+// see keys [0, pos0 + t], others [0, n_kv). Rows of q are q_stride floats apart (n_head * head_dim
+// when contiguous; more when q is the first part of a fused QKV row); rows of out are contiguous.
 // Decode is latency-bound (a few workgroups, one per head): head_dim and wg are pipeline
 // constants so inner loops have constant trip counts, and each step issues several independent
 // vec4 loads. The last tile is padded: keys past the end read the last valid row, weighted 0.
@@ -17,6 +18,10 @@ struct Params {
   n_kv: u32,
   causal: u32,
   scale: f32,
+  q_stride: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -41,7 +46,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t = wid.y;
   let kv_dim4 = params.n_head_kv * head_dim / 4u;  // a cache row, in vec4
   let kv_off4 = (head / (params.n_head / params.n_head_kv)) * head_dim / 4u;
-  let q_off = (t * params.n_head + head) * head_dim;
+  let q_off = t * params.q_stride + head * head_dim;
+  let out_off = (t * params.n_head + head) * head_dim;
   let n_keys = select(params.n_kv, params.pos0 + t + 1u, params.causal != 0u);
   // The V layout: lane = vec4 column of the head, group = which keys of a tile it adds up.
   let lanes = head_dim / 4u;
@@ -110,7 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       total += part[g * lanes + lid];
     }
     total = total / l;
-    let at = q_off + 4u * lid;
+    let at = out_off + 4u * lid;
     out[at] = total.x;
     out[at + 1u] = total.y;
     out[at + 2u] = total.z;
