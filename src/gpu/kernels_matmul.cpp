@@ -128,7 +128,7 @@ void Kernels::matmul(const GpuMatrix& w, BufferView x, BufferView y, uint32_t to
   const bool subgroups = use_subgroups(info.subgroups);
   const MatmulTiling t = matmul_tiling(f, w.cols, tokens, subgroups);
   auto constants = format_constants(f);
-  constants.insert(constants.end(), {{"wg", t.wg}, {"rows", t.rows}, {"tok", t.tok}});
+  constants.insert(constants.end(), {{"wg", t.wg}, {"tok", t.tok}});
   const Pipeline p = composed_pipeline(
       device_, collecting_, collected_, subgroups ? "matmul:reduce=subgroup" : "matmul:reduce=workgroup",
       {subgroups ? "lib_reduce_subgroup" : "lib_reduce_workgroup", "lib_quant_decode", "matmul"},

@@ -10,6 +10,7 @@ constexpr uint32_t kMaxWorkgroupReduceFloats = 8192;  // lib_reduce_workgroup.wg
 
 uint64_t testing_limit = 0;
 bool testing_no_subgroups = false;
+MatmulTiling tuning{0, 0, 0};
 
 uint32_t pow2_floor(uint64_t n) {
   uint32_t p = 1;
@@ -28,10 +29,11 @@ void place(uint64_t start, uint64_t bytes, uint64_t element, uint64_t& offset, u
 
 MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, bool subgroups) {
   MatmulTiling t;
-  t.tok = tokens == 1 ? 1 : 8;   // two pipelines per format: decode (GEMV) and prefill
-  t.rows = t.tok == 1 ? 4 : 2;   // rows * tok accumulators per thread
+  t.tok = tokens == 1 ? 1 : 4;   // two pipelines per format: decode (GEMV) and prefill
+  t.rows = 4;                    // matmul.wgsl's ROWS: one vec4 lane per row
   const uint64_t units = cols / unit_weights(f.bits);
   t.wg = std::clamp<uint32_t>(pow2_floor(units), 32, 256);  // no idle threads on narrow rows
+  if (tuning.wg) t.wg = tuning.wg;
   if (!subgroups) t.wg = std::min(t.wg, kMaxWorkgroupReduceFloats / (t.rows * t.tok));
   return t;
 }
@@ -58,6 +60,8 @@ std::vector<RowRange> split_rows(const GpuFormat& f, uint64_t rows, uint64_t col
   }
   return out;
 }
+
+void override_tiling_for_tuning(const MatmulTiling& t) { tuning = t; }
 
 void disable_subgroups_for_testing(bool disable) { testing_no_subgroups = disable; }
 bool use_subgroups(bool device_has_them) { return device_has_them && !testing_no_subgroups; }

@@ -1,6 +1,6 @@
 // How a matmul or embedding gather over a GPU-resident matrix is dispatched: the workgroup tiling
 // (override constants of matmul.wgsl) and the row ranges a matrix larger than one storage binding
-// (or than one grid dimension) is split into. bench/gpu/gpu_common.mjs mirrors matmul_tiling.
+// (or than one grid dimension) is split into.
 #pragma once
 
 #include <cstdint>
@@ -12,10 +12,12 @@ namespace webaccel::gpu {
 
 struct MatmulTiling {
   uint32_t wg = 128;  // threads per workgroup, striding over a row's 16-byte units
-  uint32_t rows = 4;  // rows per workgroup (each thread covers all of them: x reuse)
-  uint32_t tok = 1;   // tokens per workgroup (each weight unit reused across them)
+  uint32_t rows = 4;  // rows per workgroup, fixed by matmul.wgsl (each thread covers all four: x reuse)
+  uint32_t tok = 1;   // tokens per workgroup, 1 or 4 (each weight unit reused across them)
 };
 MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, bool subgroups);
+// bench/gpu tries other workgroup sizes: a nonzero wg replaces the chosen one (0: none).
+void override_tiling_for_tuning(const MatmulTiling& t);
 
 // Rows [row0, row0 + rows) and where each plane's binding starts: a 256-aligned byte offset plus
 // the remainder in the kernel's element units (codes vec4, hi vec2, scales u32 / f16 / vec4).

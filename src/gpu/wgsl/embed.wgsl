@@ -35,10 +35,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let cw = codes[p.code_base + row * upr + u];
   var hw = vec2<u32>(0u);
   if (bits == 3u) { hw = hi[p.hi_base + row * upr + u]; }
-  let nseg = segments();
-  let seg_vecs = uw / 4u / nseg;
   let ob = t * (p.cols / 4u) + u * (uw / 4u);
-  for (var sg = 0u; sg < nseg; sg++) {
+  for (var sg = 0u; sg < n_seg; sg++) {
     let dm = segment_scale(p.scale_base, p.cols, row, u, sg);
     for (var i = 0u; i < seg_vecs; i++) {
       let k = sg * seg_vecs + i;

@@ -13,17 +13,14 @@ override group: u32 = 32;          // weights per scale: WQ 32/64/128, WK 16 (su
 override symmetric: bool = false;  // Q4_0/Q8_0: one f16 d per group, m = -2^(bits-1) d
 override superblock: bool = false; // WK: [d, dmin][12 bytes of 4-bit scale | min << 4] per 192
 
-const UNIT_WORDS = 4u;
+// Weights per unit, and scale segments (a group, a WK sub-block, or the whole unit) per unit:
+// override expressions, so loops over them have constant trip counts the driver unrolls.
+override unit_w: u32 = select(select(select(select(4u, 8u, bits == 16u), 16u, bits == 8u), 32u, bits == 4u), 64u,
+                              bits <= 3u);
+override n_seg: u32 = select(max(unit_w / max(group, 1u), 1u), 1u, bits > 8u);
+override seg_vecs: u32 = unit_w / 4u / n_seg;  // vec4s of weights per segment
 
-fn unit_weights() -> u32 {
-  switch bits {
-    case 2u, 3u: { return 64u; }
-    case 4u: { return 32u; }
-    case 8u: { return 16u; }
-    case 16u: { return 8u; }
-    default: { return 4u; }
-  }
-}
+fn unit_weights() -> u32 { return unit_w; }
 
 // The field of w at bit p (p + width <= 23) as an exact f32, without an int->float conversion
 // (a quarter-rate instruction on NVIDIA): 2^(23-p) + q is built by bits, then 2^(23-p) taken off.
@@ -65,7 +62,8 @@ fn nibble3(lo: u32, hi: u32, s: u32, e: u32) -> u32 {
   return ((lo >> (2u * s)) & 0x33333333u) | (hb & 0x44444444u);
 }
 
-// Codes 4i .. 4i+3 of a unit (i < unit_weights() / 4), as f32 (f32/f16: the weights themselves).
+// Codes 4i .. 4i+3 of a unit (i < unit_w / 4), as f32 (f32/f16: the weights themselves). Call
+// with a literal i: every shift and mask then folds to a constant.
 fn unit_codes(cw: vec4<u32>, hw: vec2<u32>, i: u32) -> vec4<f32> {
   switch bits {
     case 2u: { return crumbs(cw[i / 4u], (i / 2u) % 2u, i % 2u); }
@@ -85,13 +83,54 @@ fn unit_codes(cw: vec4<u32>, hw: vec2<u32>, i: u32) -> vec4<f32> {
   }
 }
 
+// The x vec4s of one unit, loaded by literal index (kept in registers): xs[k] = x[xb + k].
+alias UnitX = array<vec4<f32>, 16>;
+
+fn dot4(w: vec4<u32>, h: vec2<u32>, xs: ptr<function, UnitX>, i: u32) -> f32 {
+  return dot(unit_codes(w, h, i), (*xs)[i]);
+}
+
+fn hsum(v: vec4<f32>) -> f32 { return v.x + v.y + v.z + v.w; }
+
+// Lane j: the dot of word j's weights with their x (f16: words 2j, 2j+1 share lane j; f32: lane 0).
+fn word_dots(w: vec4<u32>, h: vec2<u32>, xs: ptr<function, UnitX>) -> vec4<f32> {
+  switch bits {
+    case 2u, 3u: {
+      return vec4<f32>(dot4(w, h, xs, 0u) + dot4(w, h, xs, 1u) + dot4(w, h, xs, 2u) + dot4(w, h, xs, 3u),
+                       dot4(w, h, xs, 4u) + dot4(w, h, xs, 5u) + dot4(w, h, xs, 6u) + dot4(w, h, xs, 7u),
+                       dot4(w, h, xs, 8u) + dot4(w, h, xs, 9u) + dot4(w, h, xs, 10u) + dot4(w, h, xs, 11u),
+                       dot4(w, h, xs, 12u) + dot4(w, h, xs, 13u) + dot4(w, h, xs, 14u) + dot4(w, h, xs, 15u));
+    }
+    case 4u: {
+      return vec4<f32>(dot4(w, h, xs, 0u) + dot4(w, h, xs, 1u), dot4(w, h, xs, 2u) + dot4(w, h, xs, 3u),
+                       dot4(w, h, xs, 4u) + dot4(w, h, xs, 5u), dot4(w, h, xs, 6u) + dot4(w, h, xs, 7u));
+    }
+    case 8u: { return vec4<f32>(dot4(w, h, xs, 0u), dot4(w, h, xs, 1u), dot4(w, h, xs, 2u), dot4(w, h, xs, 3u)); }
+    case 16u: { return vec4<f32>(dot4(w, h, xs, 0u), dot4(w, h, xs, 1u), 0.0, 0.0); }
+    default: { return vec4<f32>(dot4(w, h, xs, 0u), 0.0, 0.0, 0.0); }
+  }
+}
+
+// Lane j: the sum of word j's x (the m term); zero for float formats.
+fn word_xsums(xs: ptr<function, UnitX>) -> vec4<f32> {
+  switch bits {
+    case 2u, 3u: {
+      return vec4<f32>(hsum((*xs)[0] + (*xs)[1] + (*xs)[2] + (*xs)[3]), hsum((*xs)[4] + (*xs)[5] + (*xs)[6] + (*xs)[7]),
+                       hsum((*xs)[8] + (*xs)[9] + (*xs)[10] + (*xs)[11]),
+                       hsum((*xs)[12] + (*xs)[13] + (*xs)[14] + (*xs)[15]));
+    }
+    case 4u: {
+      return vec4<f32>(hsum((*xs)[0] + (*xs)[1]), hsum((*xs)[2] + (*xs)[3]), hsum((*xs)[4] + (*xs)[5]),
+                       hsum((*xs)[6] + (*xs)[7]));
+    }
+    case 8u: { return vec4<f32>(hsum((*xs)[0]), hsum((*xs)[1]), hsum((*xs)[2]), hsum((*xs)[3])); }
+    default: { return vec4<f32>(0.0); }
+  }
+}
+
 fn quantized() -> bool { return bits <= 8u; }
 
-// Scale segments per unit: a segment is one group or WK sub-block, or the whole unit.
-fn segments() -> u32 {
-  if (!quantized()) { return 1u; }
-  return max(unit_weights() / group, 1u);
-}
+fn segments() -> u32 { return n_seg; }
 
 // (d, m) of segment sg of unit u of row `row`: value = q * d + m.
 fn segment_scale(scale_base: u32, cols: u32, row: u32, u: u32, sg: u32) -> vec2<f32> {
@@ -111,4 +150,21 @@ fn segment_scale(scale_base: u32, cols: u32, row: u32, u: u32, sg: u32) -> vec2<
     return vec2<f32>(d, -f32(1u << (bits - 1u)) * d);
   }
   return unpack2x16float(scales[scale_base + g]);
+}
+
+struct WordScales {
+  d: vec4<f32>,  // lane j: d of word j's segment
+  m: vec4<f32>,
+}
+
+// The scales of the four words of unit u of a row: segment k covers words 4k/n .. 4(k+1)/n - 1.
+fn word_scales(scale_base: u32, cols: u32, row: u32, u: u32) -> WordScales {
+  if (!quantized()) { return WordScales(vec4<f32>(1.0), vec4<f32>(0.0)); }
+  let a = segment_scale(scale_base, cols, row, u, 0u);
+  if (n_seg == 1u) { return WordScales(vec4<f32>(a.x), vec4<f32>(a.y)); }
+  let b = segment_scale(scale_base, cols, row, u, 1u);
+  if (n_seg == 2u) { return WordScales(vec4<f32>(a.x, a.x, b.x, b.x), vec4<f32>(a.y, a.y, b.y, b.y)); }
+  let c = segment_scale(scale_base, cols, row, u, 2u);
+  let d = segment_scale(scale_base, cols, row, u, 3u);
+  return WordScales(vec4<f32>(a.x, b.x, c.x, d.x), vec4<f32>(a.y, b.y, c.y, d.y));
 }

@@ -2,16 +2,15 @@
 // layout (gpu/weight_layout.h). Composed by the C++ as: lib_reduce_{subgroup,workgroup}.wgsl +
 // lib_quant_decode.wgsl + this file.
 //
-// A workgroup owns `rows` consecutive rows and `tok` consecutive tokens (grid: x row tiles,
-// y token tiles). Its threads stride over the 16-byte units of the rows: each thread loads the
-// unit of every row first (rows loads in flight), then for each token loads the x values once
-// and reuses them for every row. Partial sums are reduced across the workgroup at the end.
-override wg: u32 = 128;            // a power of two
-override rows: u32 = 4;            // rows per workgroup (at most 8)
-override tok: u32 = 1;             // tokens per workgroup; rows * tok <= 32
+// A workgroup owns ROWS (4) consecutive rows and `tok` (1 or 4) consecutive tokens (grid: x row
+// tiles, y token tiles). Its threads stride over the 16-byte units of the rows: each thread loads
+// the unit of all four rows first (four loads in flight), then for each token reads each x vec4
+// once for the four rows, accumulating in vec4 lanes (one per row). No arrays are indexed in the
+// hot loop, so everything stays in registers. Partial sums are reduced across the workgroup at the end.
+override wg: u32 = 128;  // a power of two
+override tok: u32 = 1;   // tokens per workgroup: 1 (decode) or 4 (prefill, each weight unit reused 4 times)
 
-const MAX_ROWS = 8u;
-const MAX_SLOTS = 32u;
+const ROWS = 4u;
 const FLAG_BIAS = 1u;
 const FLAG_ACCUMULATE = 2u;
 
@@ -38,60 +37,86 @@ struct Params {
 @group(0) @binding(5) var<storage, read> bias: array<f32>;         // (rows); x again when unused
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;      // (tokens, y_stride)
 
+// The four rows' codes of one unit.
+struct Unit {
+  c0: vec4<u32>, c1: vec4<u32>, c2: vec4<u32>, c3: vec4<u32>,
+  h0: vec2<u32>, h1: vec2<u32>, h2: vec2<u32>, h3: vec2<u32>,
+}
+
+// Unit u of rows r (4 rows, clamped) dotted with x from vec4 index xb: one lane per row.
+fn unit_dot(w: Unit, r: vec4<u32>, u: u32, xb: u32) -> vec4<f32> {
+  var xs: UnitX;
+  xs[0] = x[xb];  // literal indices under override conditions: registers, no loop
+  if (unit_w >= 8u) { xs[1] = x[xb + 1u]; }
+  if (unit_w >= 16u) { xs[2] = x[xb + 2u]; xs[3] = x[xb + 3u]; }
+  if (unit_w >= 32u) { xs[4] = x[xb + 4u]; xs[5] = x[xb + 5u]; xs[6] = x[xb + 6u]; xs[7] = x[xb + 7u]; }
+  if (unit_w >= 64u) {
+    xs[8] = x[xb + 8u]; xs[9] = x[xb + 9u]; xs[10] = x[xb + 10u]; xs[11] = x[xb + 11u];
+    xs[12] = x[xb + 12u]; xs[13] = x[xb + 13u]; xs[14] = x[xb + 14u]; xs[15] = x[xb + 15u];
+  }
+  let xsum = word_xsums(&xs);
+  let s0 = word_scales(p.scale_base, p.cols, r.x, u);
+  let s1 = word_scales(p.scale_base, p.cols, r.y, u);
+  let s2 = word_scales(p.scale_base, p.cols, r.z, u);
+  let s3 = word_scales(p.scale_base, p.cols, r.w, u);
+  return vec4<f32>(dot(s0.d, word_dots(w.c0, w.h0, &xs)) + dot(s0.m, xsum),
+                   dot(s1.d, word_dots(w.c1, w.h1, &xs)) + dot(s1.m, xsum),
+                   dot(s2.d, word_dots(w.c2, w.h2, &xs)) + dot(s2.m, xsum),
+                   dot(s3.d, word_dots(w.c3, w.h3, &xs)) + dot(s3.m, xsum));
+}
+
+fn load_unit(r: vec4<u32>, upr: u32, u: u32) -> Unit {
+  var w: Unit;
+  w.c0 = codes[p.code_base + r.x * upr + u];
+  w.c1 = codes[p.code_base + r.y * upr + u];
+  w.c2 = codes[p.code_base + r.z * upr + u];
+  w.c3 = codes[p.code_base + r.w * upr + u];
+  if (bits == 3u) {
+    w.h0 = hi[p.hi_base + r.x * upr + u];
+    w.h1 = hi[p.hi_base + r.y * upr + u];
+    w.h2 = hi[p.hi_base + r.z * upr + u];
+    w.h3 = hi[p.hi_base + r.w * upr + u];
+  }
+  return w;
+}
+
 @compute @workgroup_size(wg)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-  let uw = unit_weights();
-  let upr = p.cols / uw;           // units per row
-  let nseg = segments();
-  let seg_vecs = uw / 4u / nseg;   // vec4s of x per segment
-  let row0 = wid.x * rows;
+  let upr = p.cols / unit_w;  // units per row
+  let row0 = wid.x * ROWS;
   let tok0 = wid.y * tok;
-  var acc: array<f32, MAX_SLOTS>;  // [r * tok + t]
+  // A partial last tile repeats its last row / token: computed, never written.
+  let r = min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_rows - 1u));
+  let t = min(vec4<u32>(tok0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.tokens - 1u)) * (p.cols / 4u);
+  var acc0 = vec4<f32>(0.0);  // token tok0 + i, one lane per row
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
   for (var u = lid; u < upr; u += wg) {
-    var cw: array<vec4<u32>, MAX_ROWS>;
-    var hw: array<vec2<u32>, MAX_ROWS>;
-    var sc: array<vec2<f32>, 32>;  // [r * 4 + segment]
-    for (var r = 0u; r < rows; r++) {
-      let row = min(row0 + r, p.n_rows - 1u);  // a partial last tile repeats its last row, unwritten
-      cw[r] = codes[p.code_base + row * upr + u];
-      if (bits == 3u) { hw[r] = hi[p.hi_base + row * upr + u]; }
-      for (var sg = 0u; sg < nseg; sg++) { sc[r * 4u + sg] = segment_scale(p.scale_base, p.cols, row, u, sg); }
-    }
-    for (var t = 0u; t < tok; t++) {
-      let xb = min(tok0 + t, p.tokens - 1u) * (p.cols / 4u) + u * (uw / 4u);
-      var xs: array<vec4<f32>, 16>;
-      for (var i = 0u; i < uw / 4u; i++) { xs[i] = x[xb + i]; }
-      var xsum: array<f32, 4>;  // per segment, for the m term (shared by every row)
-      if (quantized()) {
-        for (var sg = 0u; sg < nseg; sg++) {
-          var s4 = vec4<f32>(0.0);
-          for (var i = 0u; i < seg_vecs; i++) { s4 += xs[sg * seg_vecs + i]; }
-          xsum[sg] = s4.x + s4.y + s4.z + s4.w;
-        }
-      }
-      for (var r = 0u; r < rows; r++) {
-        var total = 0.0;
-        for (var sg = 0u; sg < nseg; sg++) {
-          var a = vec4<f32>(0.0);
-          for (var i = 0u; i < seg_vecs; i++) {
-            let k = sg * seg_vecs + i;
-            a = fma(unit_codes(cw[r], hw[r], k), xs[k], a);
-          }
-          let dm = sc[r * 4u + sg];
-          total = fma(dm.x, a.x + a.y + a.z + a.w, fma(dm.y, xsum[sg], total));
-        }
-        acc[r * tok + t] += total;
-      }
+    let w = load_unit(r, upr, u);
+    let xu = u * (unit_w / 4u);
+    acc0 += unit_dot(w, r, u, t.x + xu);
+    if (tok == 4u) {
+      acc1 += unit_dot(w, r, u, t.y + xu);
+      acc2 += unit_dot(w, r, u, t.z + xu);
+      acc3 += unit_dot(w, r, u, t.w + xu);
     }
   }
-  let slot = lid;
-  let sum = reduce_slots(&acc, rows * tok, lid);
-  if (slot < rows * tok) {
-    let r = slot / tok;
-    let t = slot % tok;
-    if (row0 + r < p.n_rows && tok0 + t < p.tokens) {
-      let yr = p.y_row0 + row0 + r;
-      let yi = (tok0 + t) * p.y_stride + yr;
+  var slots: array<f32, 32>;  // [token * 4 + row]
+  for (var i = 0u; i < 4u; i++) {
+    slots[i] = acc0[i];
+    slots[4u + i] = acc1[i];
+    slots[8u + i] = acc2[i];
+    slots[12u + i] = acc3[i];
+  }
+  let n = ROWS * tok;
+  let sum = reduce_slots(&slots, n, lid);
+  if (lid < n) {
+    let ri = lid % ROWS;
+    let ti = lid / ROWS;
+    if (row0 + ri < p.n_rows && tok0 + ti < p.tokens) {
+      let yr = p.y_row0 + row0 + ri;
+      let yi = (tok0 + ti) * p.y_stride + yr;
       var v = sum;
       if ((p.flags & FLAG_BIAS) != 0u) { v += bias[yr]; }
       if ((p.flags & FLAG_ACCUMULATE) != 0u) { v += y[yi]; }

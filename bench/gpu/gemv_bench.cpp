@@ -1,0 +1,228 @@
+// Quantized GEMV speed against the plain WGSL copy kernel, through the native WebGPU device and
+// the engine's own Kernels::matmul (the committed src/gpu/wgsl kernels, dispatched exactly as the
+// engine dispatches them). Built by build_gemv_bench.sh, run by run_gemv_bench.sh.
+//
+// A timed run records N back-to-back dispatches (each writes the same y, so WebGPU orders them as
+// a decode step's chain), submitting every 8 so the GPU works while the CPU records, and waits for
+// the queue: time per GEMV = wall time / N, N chosen so a run lasts >= 3 ms. Where recording a
+// dispatch costs the CPU more than the GPU takes to run it (small matrices), this measures the CPU. The figure is the median of 25 runs after 3 warm-up runs. Weights are random bytes
+// (speed does not depend on values) in enough copies (>= 512 MiB) that no dispatch finds its
+// matrix in L2.
+//   gemv_bench [--formats WQ4_G32,...] [--shapes 4096x4096,...] [--tune]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu/device.h"
+#include "gpu/kernel_sources.h"
+#include "gpu/kernels.h"
+#include "gpu/matmul_plan.h"
+
+using namespace webaccel;
+using namespace webaccel::gpu;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kWarmup = 3, kRuns = 25;
+constexpr double kRunSeconds = 3e-3;
+constexpr uint64_t kL2DefeatBytes = 512ull << 20;
+constexpr size_t kMaxCopies = 256;  // 4096x4096 at 2 bits (4.7 MB) needs 109
+constexpr int kMaxDispatches = 1000;
+constexpr int kSubmitEvery = 8;
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t at; (at = s.find(sep, start)) != std::string::npos; start = at + 1) out.push_back(s.substr(start, at - start));
+  out.push_back(s.substr(start));
+  return out;
+}
+
+struct Timing {
+  double seconds = 0;         // median wall time per dispatch
+  double record_seconds = 0;  // median CPU time recording one dispatch (Kernels + device + wgpu)
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Per-call medians of `record` (which records one dispatch for iteration i).
+template <typename F>
+Timing time_dispatches(Device& device, int n, F record) {
+  std::vector<double> wall, rec;
+  for (int run = 0; run < kWarmup + kRuns; run++) {
+    const auto start = Clock::now();
+    double recording = 0;
+    for (int i = 0; i < n; i++) {
+      const auto r0 = Clock::now();
+      record(i);
+      recording += std::chrono::duration<double>(Clock::now() - r0).count();
+      if (i % kSubmitEvery == kSubmitEvery - 1) device.submit();  // the GPU runs while the CPU records on
+    }
+    device.finish();
+    if (run >= kWarmup) {
+      wall.push_back(std::chrono::duration<double>(Clock::now() - start).count() / n);
+      rec.push_back(recording / n);
+    }
+  }
+  return {median(wall), median(rec)};
+}
+
+double copy_gb_s(Device& device, uint64_t& bytes_out) {
+  struct CopyParams {
+    uint32_t n_vec4, stride, pad0 = 0, pad1 = 0;
+  };
+  uint64_t bytes = 1ull << 30;  // 1 GiB, or the largest power of two one binding takes (software adapters)
+  while (bytes > device.info().max_storage_buffer_binding_size) bytes /= 2;
+  const Buffer src = device.create_buffer(bytes, "copy src"), dst = device.create_buffer(bytes, "copy dst");
+  const uint32_t wg = 256, groups = static_cast<uint32_t>(std::min<uint64_t>(65535, bytes / 16 / wg));
+  const Pipeline p = device.pipeline(PipelineDesc{"copy:wg=256", std::string(kernel_source("copy")), "main", {{"wg", wg}}});
+  const CopyParams params{static_cast<uint32_t>(bytes / 16), wg * groups};
+  const BufferView views[] = {BufferView{src}, BufferView{dst}};
+  const double s = time_dispatches(device, 4, [&](int) { device.dispatch(p, as_params(params), views, groups); }).seconds;
+  device.release(src);
+  device.release(dst);
+  bytes_out = bytes;
+  return 2.0 * bytes / s / 1e9;
+}
+
+struct Result {
+  Timing time;
+  uint64_t bytes = 0;
+  MatmulTiling tiling;
+};
+
+Result gemv(Device& device, Kernels& kernels, GgmlType type, uint32_t rows, uint32_t cols) {
+  const auto traits = ggml_type_traits(static_cast<uint32_t>(type));
+  const size_t row_bytes = cols / traits->block_elems * traits->block_bytes;
+  std::vector<uint8_t> data(size_t{rows} * row_bytes);
+  std::mt19937_64 rng(rows * 7 + cols);
+  for (size_t i = 0; i + 8 <= data.size(); i += 8) {
+    const uint64_t v = rng();
+    std::memcpy(data.data() + i, &v, 8);
+  }
+  const cpu::WeightMatrix m{type, rows, cols, data.data(), row_bytes};
+  std::vector<GpuMatrix> copies{kernels.upload(m, "bench")};
+  const GpuMatrix w0 = copies[0];  // a copy: push_back below reallocates
+  const uint64_t scale_bytes = w0.scales ? w0.scales.bytes : 0;
+  while (copies.size() < 2 || (copies.size() * w0.weight_bytes < kL2DefeatBytes && copies.size() < kMaxCopies)) {
+    GpuMatrix c = w0;
+    c.codes = device.create_buffer(w0.codes.bytes, "bench copy");
+    device.copy(w0.codes, 0, c.codes, 0, w0.codes.bytes);
+    if (w0.scales) {
+      c.scales = device.create_buffer(scale_bytes, "bench copy scales");
+      device.copy(w0.scales, 0, c.scales, 0, scale_bytes);
+    }
+    copies.push_back(c);
+  }
+  std::vector<float> xv(cols, 0.5f);
+  const Buffer x = kernels.upload_f32(xv.data(), cols, "x");
+  const Buffer y = device.create_buffer(rows * 4ull, "y");
+  const int n = std::clamp(static_cast<int>(kRunSeconds / (w0.weight_bytes / 3e12)), static_cast<int>(copies.size()),
+                           std::max(kMaxDispatches, static_cast<int>(copies.size())));
+  Result r;
+  r.bytes = w0.weight_bytes;
+  r.tiling = matmul_tiling(*gpu_format(w0.type, cols), cols, 1, device.info().subgroups);
+  r.time = time_dispatches(device, n, [&](int i) {
+    kernels.matmul(copies[i % copies.size()], BufferView{x}, BufferView{y}, 1);
+  });
+  for (auto& c : copies) {
+    device.release(c.codes);
+    if (c.scales) device.release(c.scales);
+  }
+  device.release(x);
+  device.release(y);
+  return r;
+}
+
+std::optional<GgmlType> type_named(const std::string& name) {
+  for (uint32_t id : {0u, 1u, 2u, 3u, 8u}) {
+    if (ggml_type_name(static_cast<GgmlType>(id)) == name) return static_cast<GgmlType>(id);
+  }
+  for (int bits : {2, 3, 4, 8}) {
+    for (int group : {32, 64, 128, 192}) {
+      if (auto t = wq_type(bits, group); t && ggml_type_name(*t) == name) return t;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string formats = "WQ2_G32,WQ2_G128,WQ3_G32,WQ3_G128,WQ4_G32,WQ4_G128,WQ8_G32,WQ8_G128,WK2,WK3,WK4,Q4_0,Q8_0,F16";
+  std::string shapes = "4096x4096,8192x8192,16384x16384,14336x4096,4096x14336";
+  bool tune = false;
+  for (int i = 1; i < argc; i++) {
+    const std::string a = argv[i];
+    if (a == "--formats" && i + 1 < argc) formats = argv[++i];
+    else if (a == "--shapes" && i + 1 < argc) shapes = argv[++i];
+    else if (a == "--tune") tune = true;
+    else {
+      std::fprintf(stderr, "usage: gemv_bench [--formats A,B] [--shapes RxC,...] [--tune]\n");
+      return 2;
+    }
+  }
+  std::string why;
+  auto device = open_native_device(&why);
+  if (!device) {
+    std::fprintf(stderr, "gemv_bench: no WebGPU device: %s\n", why.c_str());
+    return 1;
+  }
+  const DeviceInfo& info = device->info();
+  std::printf("# %s on %s (%s), subgroups %d, shader-f16 %d\n", info.implementation.c_str(), info.adapter.c_str(),
+              info.backend.c_str(), info.subgroups, info.shader_f16);
+  Kernels kernels(*device);
+  try {
+    uint64_t copy_bytes = 0;
+    const double copy = copy_gb_s(*device, copy_bytes);
+    std::printf("# copy kernel (src/gpu/wgsl/copy.wgsl), %llu MiB read + written: %.0f GB/s\n\n",
+                static_cast<unsigned long long>(copy_bytes >> 20), copy);
+    if (!tune) {
+      std::printf("| format | rows x cols | weight + scale MB | time us | GB/s | of copy | wg | CPU us to record |\n");
+      std::printf("|---|---|---:|---:|---:|---:|---|---:|\n");
+    }
+    for (const auto& fname : split(formats, ',')) {
+      const auto type = type_named(fname);
+      if (!type) {
+        std::fprintf(stderr, "gemv_bench: unknown format %s\n", fname.c_str());
+        return 2;
+      }
+      for (const auto& shape : split(shapes, ',')) {
+        const auto rc = split(shape, 'x');
+        const uint32_t rows = std::stoul(rc.at(0));
+        uint32_t cols = std::stoul(rc.at(1));
+        if (wk_bits(*type)) cols = cols / kWkSuperBlock * kWkSuperBlock;  // WK rows hold whole 192-weight blocks
+        if (tune) {
+          std::printf("%s %ux%u:", fname.c_str(), rows, cols);
+          for (uint32_t wg : {32u, 64u, 128u, 256u, 512u}) {
+            override_tiling_for_tuning(MatmulTiling{wg, 0, 0});
+            const Result res = gemv(*device, kernels, *type, rows, cols);
+            std::printf(" wg%u %.0f", wg, res.bytes / res.time.seconds / 1e9);
+            std::fflush(stdout);
+          }
+          override_tiling_for_tuning(MatmulTiling{0, 0, 0});
+          std::printf("\n");
+          continue;
+        }
+        const Result r = gemv(*device, kernels, *type, rows, cols);
+        const double gbs = r.bytes / r.time.seconds / 1e9;
+        std::printf("| %s | %ux%u | %.1f | %.1f | %.0f | %.0f%% | %u | %.1f |\n", fname.c_str(), rows, cols,
+                    r.bytes / 1e6, r.time.seconds * 1e6, gbs, 100 * gbs / copy, r.tiling.wg, r.time.record_seconds * 1e6);
+        std::fflush(stdout);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gemv_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
