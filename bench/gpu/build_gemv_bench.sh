@@ -11,5 +11,5 @@ rm -rf "$out" && mkdir -p "$out/lib"
 g++ -std=c++20 -O2 -Wall -Wextra -Isrc bench/gpu/gemv_bench.cpp "$build/libwebaccel_gpu.a" "$build/libwebaccel_core.a" \
   $(pkg-config --libs libhwy) -ldl -pthread -o "$out/gemv_bench"
 cp build/deps/wgpu/lib/libwgpu_native.so "$out/lib/"
-ldd "$out/gemv_bench" | awk '/=>/ {print $3}' | grep -E 'libhwy' | xargs -r -I{} cp {} "$out/lib/"
+{ ldd "$out/gemv_bench" | awk '/=>/ {print $3}' | grep -E 'libhwy' || true; } | xargs -r -I{} cp {} "$out/lib/"  # when linked (--as-needed may drop it)
 du -sh "$out"

@@ -32,7 +32,8 @@ MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, b
   t.tok = tokens == 1 ? 1 : 4;   // two pipelines per format: decode (GEMV) and prefill
   t.rows = 4;                    // matmul.wgsl's ROWS: one vec4 lane per row
   const uint64_t units = cols / unit_weights(f.bits);
-  t.wg = std::clamp<uint32_t>(pow2_floor(units), 32, 256);  // no idle threads on narrow rows
+  // No idle threads on narrow rows; 128 beat 256 on 16384-wide rows on an H200 (docs/benchmarks.md).
+  t.wg = std::clamp<uint32_t>(pow2_floor(units), 32, 128);
   if (tuning.wg) t.wg = tuning.wg;
   if (!subgroups) t.wg = std::min(t.wg, kMaxWorkgroupReduceFloats / (t.rows * t.tok));
   return t;

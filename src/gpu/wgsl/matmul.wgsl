@@ -43,26 +43,26 @@ struct Unit {
   h0: vec2<u32>, h1: vec2<u32>, h2: vec2<u32>, h3: vec2<u32>,
 }
 
+// x vec4 k of the unit at xb, or zero past the unit (k and unit_w constant: the branch folds).
+fn x_at(xb: u32, k: u32) -> vec4<f32> {
+  if (k < unit_w / 4u) { return x[xb + k]; }
+  return vec4<f32>(0.0);
+}
+
 // Unit u of rows r (4 rows, clamped) dotted with x from vec4 index xb: one lane per row.
 fn unit_dot(w: Unit, r: vec4<u32>, u: u32, xb: u32) -> vec4<f32> {
-  var xs: UnitX;
-  xs[0] = x[xb];  // literal indices under override conditions: registers, no loop
-  if (unit_w >= 8u) { xs[1] = x[xb + 1u]; }
-  if (unit_w >= 16u) { xs[2] = x[xb + 2u]; xs[3] = x[xb + 3u]; }
-  if (unit_w >= 32u) { xs[4] = x[xb + 4u]; xs[5] = x[xb + 5u]; xs[6] = x[xb + 6u]; xs[7] = x[xb + 7u]; }
-  if (unit_w >= 64u) {
-    xs[8] = x[xb + 8u]; xs[9] = x[xb + 9u]; xs[10] = x[xb + 10u]; xs[11] = x[xb + 11u];
-    xs[12] = x[xb + 12u]; xs[13] = x[xb + 13u]; xs[14] = x[xb + 14u]; xs[15] = x[xb + 15u];
-  }
-  let xsum = word_xsums(&xs);
+  let xs = UnitX(x[xb], x_at(xb, 1u), x_at(xb, 2u), x_at(xb, 3u), x_at(xb, 4u), x_at(xb, 5u), x_at(xb, 6u),
+                 x_at(xb, 7u), x_at(xb, 8u), x_at(xb, 9u), x_at(xb, 10u), x_at(xb, 11u), x_at(xb, 12u),
+                 x_at(xb, 13u), x_at(xb, 14u), x_at(xb, 15u));
+  let xsum = word_xsums(xs);
   let s0 = word_scales(p.scale_base, p.cols, r.x, u);
   let s1 = word_scales(p.scale_base, p.cols, r.y, u);
   let s2 = word_scales(p.scale_base, p.cols, r.z, u);
   let s3 = word_scales(p.scale_base, p.cols, r.w, u);
-  return vec4<f32>(dot(s0.d, word_dots(w.c0, w.h0, &xs)) + dot(s0.m, xsum),
-                   dot(s1.d, word_dots(w.c1, w.h1, &xs)) + dot(s1.m, xsum),
-                   dot(s2.d, word_dots(w.c2, w.h2, &xs)) + dot(s2.m, xsum),
-                   dot(s3.d, word_dots(w.c3, w.h3, &xs)) + dot(s3.m, xsum));
+  return vec4<f32>(dot(s0.d, word_dots(w.c0, w.h0, xs)) + dot(s0.m, xsum),
+                   dot(s1.d, word_dots(w.c1, w.h1, xs)) + dot(s1.m, xsum),
+                   dot(s2.d, word_dots(w.c2, w.h2, xs)) + dot(s2.m, xsum),
+                   dot(s3.d, word_dots(w.c3, w.h3, xs)) + dot(s3.m, xsum));
 }
 
 fn load_unit(r: vec4<u32>, upr: u32, u: u32) -> Unit {
