@@ -70,11 +70,17 @@ int main(int argc, char** argv) {
     const BufferView q = buffer(max_tokens * q_dim), out = buffer(max_tokens * q_dim);
     const BufferView k_cache = buffer(size_t{n_ctx} * kv_dim), v_cache = buffer(size_t{n_ctx} * kv_dim);
     const BufferView gate = buffer(max_tokens * s.n_ff), up = buffer(max_tokens * s.n_ff), ff = buffer(max_tokens * s.n_ff);
+    const uint32_t qkv_dim = q_dim + 2 * kv_dim;  // the fused forward's rows: [q | k | v], [gate | up]
+    const BufferView qkv = buffer(max_tokens * qkv_dim), gate_up = buffer(max_tokens * 2 * s.n_ff);
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
     for (uint32_t T : {1u, max_tokens}) {
       time(s, T, "rms_norm", [&] { k.rms_norm(x, w, y, T, s.d, 1e-5f); });
       time(s, T, "rope (q)", [&] { k.rope(q, T, s.n_head, s.head_dim, s.head_dim, 100, 10000.0f); });
+      time(s, T, "rope_kv (q, k, v into the caches)", [&] {
+        k.rope_kv(qkv, k_cache, v_cache, T, qkv_dim, s.n_head, s.n_head_kv, s.head_dim, s.head_dim, 100, 10000.0f);
+      });
       time(s, T, "silu_mul", [&] { k.silu_mul(gate, up, ff, T * s.n_ff); });
+      time(s, T, "silu_mul_halves", [&] { k.silu_mul_halves(gate_up, ff, T, s.n_ff); });
       time(s, T, "add", [&] { k.add(x, y, T * s.d); });
       for (uint32_t keys : {64u, 512u, 2048u}) {
         if (T > 1 && keys != 512) continue;
