@@ -23,7 +23,7 @@ for shape in 7b smollm2; do
   run --shape "$shape" --bits 4 --tokens 64 --lazy-pipelines
   run --shape "$shape" --bits 4 --tokens 64
 done
-for bits in 2 3 8; do run --shape 7b --bits "$bits" --tokens 32; done
+for bits in ${BITS_SWEEP-2 3 8}; do run --shape 7b --bits "$bits" --tokens 32; done  # BITS_SWEEP= skips it
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
