@@ -51,5 +51,5 @@ console.log('|---|---|---|---|');
 console.log(row('precompiled at load (async)', result.precompiled));
 console.log(row('lazy (created at first use)', result.lazy));
 const saved = (1 - result.precompiled.totalMs / result.lazy.totalMs) * 100;
-console.log(`load -> first token with precompilation: ${saved.toFixed(0)}% ${saved >= 0 ? 'less' : 'more'} time than lazy ` +
+console.log(`load -> first token with precompilation: ${Math.abs(saved).toFixed(0)}% ${saved >= 0 ? "less" : "more"} time than lazy ` +
   `(lazy / precompiled ${result.speedup.toFixed(2)}x)`);
