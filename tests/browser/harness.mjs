@@ -50,9 +50,10 @@ export const SCENARIOS = [
   { name: 'no-isolation', scenario: 'noIsolation', threads: 4, isolation: false },
   { name: 'gpu-device', scenario: 'gpuDevice', threads: 1 },
   { name: 'gpu-kernels', scenario: 'gpuKernels', threads: 1 },
-  { name: 'gpu-goldens', scenario: 'gpuGoldens', threads: 1 },
+  // Minutes each on software WebGPU (a 5-token SmolLM2 prompt takes about 1.5 minutes on SwiftShader).
+  { name: 'gpu-goldens', scenario: 'gpuGoldens', threads: 1, timeoutMs: 1_200_000 },
   { name: 'gpu-absent', scenario: 'gpuAbsent', threads: 1 },
-  { name: 'gpu-lost', scenario: 'gpuLost', threads: 1 },
+  { name: 'gpu-lost', scenario: 'gpuLost', threads: 1, timeoutMs: 900_000 },
 ];
 
 export function summary(name, r) {

@@ -25,7 +25,7 @@ try {
     page.on('pageerror', (e) => console.log(`  page error: ${e.message}`));
     const base = s.isolation === false ? open.url : isolated.url;
     await page.goto(`${base}/tests/browser/page.html?scenario=${s.scenario}&threads=${s.threads}`);
-    const result = await page.waitForFunction(() => window.__result, null, { timeout: 300_000, polling: 250 })
+    const result = await page.waitForFunction(() => window.__result, null, { timeout: s.timeoutMs ?? 300_000, polling: 250 })
       .then((h) => h.jsonValue());
     if (!userAgentShown) console.log(result.userAgent);
     userAgentShown = true;

@@ -20,7 +20,7 @@ try {
   for (const s of SCENARIOS.filter((x) => !wanted.length || wanted.includes(x.name))) {
     const base = s.isolation === false ? open.url : isolated.url;
     const url = `${base}/tests/browser/page.html?scenario=${s.scenario}&threads=${s.threads}&post=${s.name}.json`;
-    const result = await firefoxPage(url, join(results, `${s.name}.json`), TIMEOUT_MS);
+    const result = await firefoxPage(url, join(results, `${s.name}.json`), s.timeoutMs ?? TIMEOUT_MS);
     console.log(summary(s.name, result));
     if (!result.ok) console.log(JSON.stringify(result, null, 1).slice(0, 3000));
     failures += !result.ok;
