@@ -11,19 +11,12 @@
 #include "cpu/quant_blocks.h"
 #include "cpu/reference_ops.h"
 
+#include "random_inputs.h"
+
 namespace webaccel::cpu {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    x = dist(rng);
-    if (x == 0.0f) x = 0.5f;  // never zero
-  }
-  return v;
-}
+using testing_inputs::random_floats;
 
 // Random weight bytes that are valid blocks: finite fp16 scales, any codes.
 std::vector<uint8_t> random_weight_row(GgmlType type, size_t n, uint32_t seed) {

@@ -17,19 +17,12 @@
 #include "gpu/kernels.h"
 #include "gpu_test_fixture.h"
 
+#include "random_inputs.h"
+
 namespace webaccel::gpu {
 namespace {
 
-std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) {
-    x = dist(rng);
-    if (x == 0.0f) x = 0.5f;  // never zero
-  }
-  return v;
-}
+using testing_inputs::random_floats;
 
 // Largest |got - want| / (abs_tol + rel_tol * |want|); <= 1 passes.
 double worst_ratio(const std::vector<float>& got, const std::vector<float>& want, double abs_tol, double rel_tol) {

@@ -16,6 +16,7 @@
 #include "gpu/kernels.h"
 #include "gpu/matmul_plan.h"
 #include "gpu/weight_layout.h"
+#include "gpu_test_fixture.h"
 
 namespace webaccel::gpu {
 namespace {
@@ -98,33 +99,18 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
   return v;
 }
 
-class GpuMatmul : public ::testing::Test {
+class GpuMatmul : public GpuTest {
  protected:
-  static void SetUpTestSuite() { device_ = open_native_device(&why_).release(); }
-  static void TearDownTestSuite() {
-    delete device_;
-    device_ = nullptr;
-  }
-  void SetUp() override {
-    if (!device_) GTEST_SKIP() << "WebGPU absent: " << why_;
-    if (device_->lost()) GTEST_SKIP() << "device lost by an earlier test";
-    kernels_ = std::make_unique<Kernels>(*device_);
-  }
   void TearDown() override {
     set_binding_limit_for_testing(0);
     disable_subgroups_for_testing(false);
-    for (auto b : owned_) device_->release(b);
-    owned_.clear();
+    GpuTest::TearDown();
   }
-  Buffer floats(const std::vector<float>& v) {
-    Buffer b = kernels_->upload_f32(v.data(), v.size(), "test floats");
-    owned_.push_back(b);
+  Buffer floats(const std::vector<float>& v) { return GpuTest::upload(v); }
+  Buffer upload_u32(const std::vector<uint32_t>& v) {
+    Buffer b = zeros(v.size());
+    device_->write_buffer(b, 0, v.data(), v.size() * sizeof(uint32_t));
     return b;
-  }
-  std::vector<float> download(Buffer b, size_t n) {
-    std::vector<float> v(n);
-    device_->read_buffer(b, 0, v.data(), n * sizeof(float));
-    return v;
   }
   GpuMatrix upload(const CpuMatrix& c) {
     GpuMatrix g = kernels_->upload(c.m, "test matrix");
@@ -163,14 +149,7 @@ class GpuMatmul : public ::testing::Test {
     }
     EXPECT_LT(worst, tol);
   }
-
-  static Device* device_;
-  static std::string why_;
-  std::unique_ptr<Kernels> kernels_;
-  std::vector<Buffer> owned_;
 };
-Device* GpuMatmul::device_ = nullptr;
-std::string GpuMatmul::why_;
 
 const GgmlType kGpuFormats[] = {
     GgmlType::kWQ2_G32, GgmlType::kWQ2_G64, GgmlType::kWQ2_G128, GgmlType::kWQ3_G32, GgmlType::kWQ3_G64,
@@ -242,11 +221,8 @@ TEST_F(GpuMatmul, EmbedRows) {
       const CpuMatrix c = make_matrix(type, rows, cols, 3);
       const GpuMatrix g = upload(c);
       const std::vector<uint32_t> ids = {40, 0, 7, 7, 23};
-      Buffer ib = device_->create_buffer(ids.size() * 4, "ids");
-      owned_.push_back(ib);
-      device_->write_buffer(ib, 0, ids.data(), ids.size() * 4);
-      Buffer out = device_->create_buffer(ids.size() * cols * 4, "rows");
-      owned_.push_back(out);
+      const Buffer ib = upload_u32(ids);
+      const Buffer out = zeros(ids.size() * cols);
       kernels_->embed_rows(g, BufferView{ib}, BufferView{out}, static_cast<uint32_t>(ids.size()));
       const auto got = download(out, ids.size() * cols);
       for (size_t t = 0; t < ids.size(); t++) {
