@@ -105,6 +105,12 @@ bool NativeDevice::open(std::string* why) {
   info_.implementation = "wgpu-native " + version_string(w_.wgpuGetVersion());
   info_.adapter = text(ainfo.device) + (text(ainfo.description).empty() ? "" : " (" + text(ainfo.description) + ")");
   info_.backend = backend_name(ainfo.backendType);
+  switch (ainfo.adapterType) {  // the same words the web bridge reports
+    case WGPUAdapterType_DiscreteGPU: info_.adapter_type = "discrete GPU"; break;
+    case WGPUAdapterType_IntegratedGPU: info_.adapter_type = "integrated GPU"; break;
+    case WGPUAdapterType_CPU: info_.adapter_type = "cpu"; break;
+    default: info_.adapter_type = "unknown"; break;
+  }
   w_.wgpuAdapterInfoFreeMembers(ainfo);
 
   WGPULimits limits = WGPU_LIMITS_INIT;

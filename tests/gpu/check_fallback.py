@@ -79,6 +79,8 @@ def main():
         emb, backend, err = embed(tmp, "webgpu", {"WEBACCEL_GPU_LOSE_AFTER": "1"})
         check("embed lost: falls back", backend == "cpu" and "device lost" in err, backend)
         check("embed lost: = cpu for the rest", emb[1:] == cpu_emb[1:], "sentences after the loss match the CPU bit for bit")
+        emb, backend, err = embed(tmp, "auto", {})  # CTest runs on lavapipe: a software adapter
+        check("embed auto on a software adapter: cpu", backend == "cpu" and "software" in err, backend)
         emb, backend, err = embed(tmp, "webgpu", {"WEBACCEL_GPU_DISABLE": "1"})
         check("embed absent: = cpu", backend == "cpu" and emb == cpu_emb, backend)
     sys.exit(1 if failures else 0)
