@@ -7,32 +7,23 @@
 #include "gpu/device.h"
 #include "gpu/gpu_bert.h"
 #include "gpu/kernels.h"
+#include "gpu/open_model.h"
 
 namespace webaccel::gpu {
-
-struct BertRunner::Gpu {
-  std::unique_ptr<Device> device;
-  std::unique_ptr<Kernels> kernels;
-  std::unique_ptr<GpuBert> model;
-};
 
 BertRunner::BertRunner(const BertModel& model, ThreadPool& pool, Backend backend) : model_(model), pool_(pool) {
   if (const char* n = std::getenv("WEBACCEL_GPU_LOSE_AFTER")) lose_after_ = std::atol(n);
   if (backend == Backend::kCpu) return;
   std::string why;
-  auto device = open_native_device(&why);
-  if (!device) {
-    use_cpu("WebGPU absent (" + why + "): running on the CPU");
-    return;
-  }
-  try {
-    gpu_ = std::make_unique<Gpu>();
-    gpu_->device = std::move(device);
-    gpu_->kernels = std::make_unique<Kernels>(*gpu_->device);
-    gpu_->model = std::make_unique<GpuBert>(*gpu_->kernels, model);
-    gpu_->model->precompile();
-  } catch (const Error& e) {
-    use_cpu(std::string("WebGPU refused the model (") + e.what() + "): running on the CPU");
+  gpu_ = open_gpu_model<GpuBert>(
+      [&](Kernels& k) {
+        auto m = std::make_unique<GpuBert>(k, model);
+        m->precompile();
+        return m;
+      },
+      &why);
+  if (!gpu_) {
+    use_cpu(why + ": running on the CPU");
     return;
   }
   // A software adapter (lavapipe, SwiftShader) is far slower than the CPU engine for an encoder

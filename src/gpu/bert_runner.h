@@ -9,6 +9,8 @@
 
 #include "core/thread_pool.h"
 #include "gpu/backend_choice.h"
+#include "gpu/gpu_bert.h"
+#include "gpu/open_model.h"
 #include "models/bert.h"
 
 namespace webaccel::gpu {
@@ -24,12 +26,11 @@ class BertRunner {
   const std::vector<std::string>& notes() const { return notes_; }
 
  private:
-  struct Gpu;
   void use_cpu(const std::string& why);
 
   const BertModel& model_;
   ThreadPool& pool_;
-  std::unique_ptr<Gpu> gpu_;
+  std::unique_ptr<GpuModel<GpuBert>> gpu_;
   std::vector<std::string> notes_;
   long lose_after_ = -1;  // WEBACCEL_GPU_LOSE_AFTER: destroy the device after this many sentences (tests)
   long gpu_calls_ = 0;

@@ -7,6 +7,7 @@
 #include "gpu/device.h"
 #include "gpu/gpu_llama.h"
 #include "gpu/kernels.h"
+#include "gpu/open_model.h"
 
 namespace webaccel::gpu {
 namespace {
@@ -15,12 +16,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 }  // namespace
-
-struct LlamaRunner::Gpu {
-  std::unique_ptr<Device> device;
-  std::unique_ptr<Kernels> kernels;
-  std::unique_ptr<GpuLlama> model;
-};
 
 LlamaRunner::LlamaRunner(const LlamaModel& model, size_t n_ctx, ThreadPool& pool, const RunnerOptions& options)
     : model_(model), n_ctx_(n_ctx), pool_(pool) {
@@ -31,23 +26,19 @@ LlamaRunner::LlamaRunner(const LlamaModel& model, size_t n_ctx, ThreadPool& pool
   }
   const auto t0 = Clock::now();
   std::string why;
-  auto device = open_native_device(&why);
-  if (!device) {
-    use_cpu("WebGPU absent (" + why + "): running on the CPU");
-    return;
-  }
-  try {
-    gpu_ = std::make_unique<Gpu>();
-    gpu_->device = std::move(device);
-    gpu_->kernels = std::make_unique<Kernels>(*gpu_->device);
-    gpu_->model = std::make_unique<GpuLlama>(*gpu_->kernels, LlamaWeights::from(model), static_cast<uint32_t>(n_ctx));
-    if (options.precompile) {
-      const auto tp = Clock::now();
-      gpu_->model->precompile();
-      precompile_s_ = seconds_since(tp);
-    }
-  } catch (const Error& e) {
-    use_cpu(std::string("WebGPU refused the model (") + e.what() + "): running on the CPU");
+  gpu_ = open_gpu_model<GpuLlama>(
+      [&](Kernels& k) {
+        auto m = std::make_unique<GpuLlama>(k, LlamaWeights::from(model), static_cast<uint32_t>(n_ctx));
+        if (options.precompile) {
+          const auto tp = Clock::now();
+          m->precompile();
+          precompile_s_ = seconds_since(tp);
+        }
+        return m;
+      },
+      &why);
+  if (!gpu_) {
+    use_cpu(why + ": running on the CPU");
     return;
   }
   load_s_ = seconds_since(t0);

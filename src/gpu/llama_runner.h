@@ -10,6 +10,8 @@
 
 #include "core/thread_pool.h"
 #include "gpu/backend_choice.h"
+#include "gpu/gpu_llama.h"
+#include "gpu/open_model.h"
 #include "models/llama.h"
 
 namespace webaccel::gpu {
@@ -35,14 +37,13 @@ class LlamaRunner {
   size_t kv_cache_bytes() const;
 
  private:
-  struct Gpu;
   void use_cpu(const std::string& why);
   void choose_automatically();
 
   const LlamaModel& model_;
   size_t n_ctx_;
   ThreadPool& pool_;
-  std::unique_ptr<Gpu> gpu_;
+  std::unique_ptr<GpuModel<GpuLlama>> gpu_;
   std::unique_ptr<LlamaSession> cpu_;
   std::vector<int32_t> history_;  // every token evaluated, for a replay on the CPU
   std::vector<float> logits_;
