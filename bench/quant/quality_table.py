@@ -30,9 +30,14 @@ WEBACCEL_CONFIGS = [
     ("webaccel mixed (guide config)", ["--bits", "4", "--mixed", os.path.join(ROOT, "bench", "quant", "guide_mixed.json")]),
 ] + [(f"webaccel adaptive {b} bpw", ["--adaptive", "--target-bpw", str(b)]) for b in (2.5, 3.0, 3.5, 4.0, 4.5)]
 
-# llama.cpp file types (llama.h: enum llama_ftype)
-LLAMA_CPP_TYPES = [("llama.cpp Q8_0", 7), ("llama.cpp Q4_0", 2), ("llama.cpp Q4_K_M", 15), ("llama.cpp Q3_K_S", 11),
-                   ("llama.cpp Q2_K", 10)]
+# llama.cpp file types (llama.h: enum llama_ftype), and whether quantize runs "pure": every tensor,
+# token embedding included, at the type (no Q6_K/Q8_0 embedding, no per-tensor upgrades). SmolLM2's
+# 576-wide rows do not fit K-quant super-blocks (256), so llama.cpp falls back to Q4_0 for them in
+# pure mode; only ffn_down (1536-wide rows) gets the K-quant. These are its smallest files.
+LLAMA_CPP_TYPES = [("llama.cpp Q8_0", 7, False), ("llama.cpp Q4_0", 2, False), ("llama.cpp Q4_K_M", 15, False),
+                   ("llama.cpp Q3_K_S", 11, False), ("llama.cpp Q2_K", 10, False),
+                   ("llama.cpp Q4_0 pure", 2, True), ("llama.cpp Q3_K pure (Q4_0 fallback)", 11, True),
+                   ("llama.cpp Q2_K pure (Q4_0 fallback)", 10, True)]
 
 
 def run(cmd, **kw):
@@ -88,6 +93,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--max-windows", type=int, default=0)
     ap.add_argument("--llama-cpp-only", action="store_true", help="only the reference and llama.cpp's quantizations")
+    ap.add_argument("--llama-cpp-match", default="", help="only llama.cpp rows whose name contains this text (e.g. pure)")
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     run([sys.executable, os.path.join(ROOT, "bench", "quant", "make_texts.py"), TEXTS])
@@ -111,10 +117,13 @@ def main():
              "--sensitivity-cache", os.path.join(OUT, "sensitivity.json"), "-t", str(args.threads)] + flags)
         record(name, out, ("webaccel", webaccel_decode_tps(out, args.threads)))
     import llama_cpp
-    for name, ftype in LLAMA_CPP_TYPES:
-        out = os.path.join(OUT, name.split()[-1] + ".gguf")
+    for name, ftype, pure in LLAMA_CPP_TYPES:
+        if args.llama_cpp_match not in name:
+            continue
+        out = os.path.join(OUT, re.sub(r"[^A-Za-z0-9_]+", "-", name.split(" ", 1)[1]).strip("-") + ".gguf")
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = ftype
+        params.pure = pure
         params.allow_requantize = True
         params.nthread = args.threads
         if llama_cpp.llama_model_quantize(REF.encode(), out.encode(), params) != 0:

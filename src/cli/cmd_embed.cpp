@@ -1,4 +1,4 @@
-// `webaccel embed`: sentence embeddings with a BERT encoder folder, written as JSON.
+// `webaccel embed`: sentence embeddings with a BERT encoder folder or package, written as JSON.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -84,8 +84,8 @@ void run_embed(const EmbedOptions& o) {
 
 void add_embed_command(CLI::App& app) {
   auto o = std::make_shared<EmbedOptions>();
-  auto* cmd = app.add_subcommand("embed", "Embed sentences with a BERT encoder (sentence-transformers folder); JSON out");
-  cmd->add_option("-m,--model", o->model, "model folder (config.json, model.safetensors, vocab.txt)")->capture_default_str();
+  auto* cmd = app.add_subcommand("embed", "Embed sentences with a BERT encoder (sentence-transformers folder or package); JSON out");
+  cmd->add_option("-m,--model", o->model, "model folder (config.json, model.safetensors, vocab.txt) or a BERT package")->capture_default_str();
   cmd->add_option("texts", o->texts, "texts to embed");
   cmd->add_option("-f,--file", o->input_file, "read texts from a file, one per line ('-' for stdin)");
   cmd->add_option("-o,--output", o->output, "write the JSON here instead of stdout");

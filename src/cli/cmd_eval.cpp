@@ -2,7 +2,6 @@
 // unquantized reference, for GGUF files and webaccel packages alike.
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -12,9 +11,11 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "format/package.h"
+#include "models/bert_metadata.h"
 #include "models/llama_vocab.h"
 #include "quant/bert_quantizer.h"
 #include "quant/evaluate.h"
+#include "quant/sentences.h"
 
 namespace webaccel::cli {
 namespace {
@@ -34,36 +35,27 @@ struct EvalOptions {
   std::string json_path;
 };
 
-// One sentence per line, or split at sentence ends when a line holds several.
-std::vector<std::string> read_sentences(const std::string& path, size_t max_sentences) {
-  std::ifstream in(path);
-  if (!in) fail(ErrorKind::kIo, path + ": cannot open");
-  std::vector<std::string> out;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), cur;
-  for (char c : text) {
-    cur += c == '\n' ? ' ' : c;
-    if ((c == '.' || c == '?' || c == '!') && cur.find_first_not_of(' ') != std::string::npos) {
-      if (cur.size() > 20) out.push_back(cur.substr(cur.find_first_not_of(' ')));
-      cur.clear();
-      if (max_sentences && out.size() == max_sentences) break;
-    }
-  }
-  if (out.empty()) fail(ErrorKind::kInput, path + ": no sentences found");
-  return out;
-}
-
+// Mean cosine against the reference (-r, or the model itself before in-memory quantization).
 void run_eval_encoder(const EvalOptions& o) {
-  const auto sentences = read_sentences(o.text, 200);
-  BertModel reference(o.model), model(o.model);
+  if (is_package_dir(o.model) && o.reference.empty()) {
+    fail(ErrorKind::kUsage, o.model + " is a package: give the unquantized model with -r (e.g. -r models/minilm) to compare with");
+  }
+  if (!o.reference.empty() && !is_bert_model_dir(o.reference)) {
+    fail(ErrorKind::kUsage, o.reference + ": -r for an encoder must be a BERT folder or package");
+  }
+  const auto sentences = quant::read_sentences(o.text, 200);
+  BertModel reference(o.reference.empty() ? o.model : o.reference), model(o.model);
+  if (reference.config().n_embd != model.config().n_embd) fail(ErrorKind::kInput, o.reference + ": embedding size differs from " + o.model + "'s");
   ThreadPool pool(o.threads);
   const auto t0 = std::chrono::steady_clock::now();
   const auto ref = quant::embed_all(reference, sentences, pool);
-  nlohmann::json j = {{"model", o.model}, {"text", o.text}, {"sentences", sentences.size()}};
+  nlohmann::json j = {{"model", o.model}, {"reference", o.reference.empty() ? o.model : o.reference}, {"text", o.text},
+                      {"sentences", sentences.size()}};
   quant::QuantizedBert q;
   if (o.quantize) {
     auto opts = o.quant;
     if (!o.mixed.empty()) opts.mixed = quant::load_mixed_config(o.mixed), opts.mixed_source = o.mixed;
-    const auto calib = o.calibration.empty() ? std::vector<std::string>{} : read_sentences(o.calibration, 32);
+    const auto calib = o.calibration.empty() ? std::vector<std::string>{} : quant::read_sentences(o.calibration, 32);
     q = quant::quantize_bert_in_memory(model, opts, calib, pool);
     j["quantization"] = q.stats;
   }
@@ -81,7 +73,7 @@ void run_eval_encoder(const EvalOptions& o) {
 }
 
 void run_eval(const EvalOptions& o) {
-  if (std::filesystem::exists(o.model + "/config.json")) {
+  if (is_bert_model_dir(o.model)) {
     run_eval_encoder(o);
     return;
   }
@@ -119,9 +111,9 @@ void run_eval(const EvalOptions& o) {
 
 void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  auto* cmd = app.add_subcommand("eval", "Perplexity, KL-divergence and top-1 agreement of a llama model on a text");
-  cmd->add_option("-m,--model", o->model, "GGUF file or webaccel package to evaluate")->required();
-  cmd->add_option("-r,--reference", o->reference, "unquantized reference model (for KLD and top-1)");
+  auto* cmd = app.add_subcommand("eval", "Perplexity, KL-divergence and top-1 agreement of a llama model on a text; mean cosine for encoders");
+  cmd->add_option("-m,--model", o->model, "GGUF file, BERT folder or webaccel package to evaluate")->required();
+  cmd->add_option("-r,--reference", o->reference, "unquantized reference model (llama: KLD and top-1; BERT: cosine)");
   cmd->add_option("--text", o->text, "evaluation text file (for encoders: its sentences)")->required();
   cmd->add_option("--ctx", o->ctx, "window length in tokens; the second half of each window is scored")->capture_default_str();
   cmd->add_option("--max-windows", o->max_windows, "evaluate at most this many windows (0 = all)")->capture_default_str();

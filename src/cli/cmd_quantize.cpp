@@ -1,5 +1,6 @@
-// `webaccel quantize`: a llama GGUF -> a webaccel package of 2/3/4/8-bit WQ weights, with the
-// statistics the guide's API returns (memory reduction, effective bits, bits per layer) as JSON.
+// `webaccel quantize`: a llama GGUF or a BERT (sentence-transformers) folder -> a webaccel package
+// of 2/3/4/8-bit WQ/WK weights, with the statistics the guide's API returns (memory reduction,
+// effective bits, bits per layer) as JSON.
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -7,7 +8,10 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "models/bert_metadata.h"
+#include "quant/bert_package.h"
 #include "quant/llama_quantizer.h"
+#include "quant/sentences.h"
 
 namespace webaccel::cli {
 namespace {
@@ -41,9 +45,17 @@ void run_quantize(QuantizeCliOptions o) {
     o.q.mixed = quant::load_mixed_config(o.mixed);
     o.q.mixed_source = o.mixed;
   }
-  if (!o.calibration.empty()) o.q.calibration_text = read_text(o.calibration);
   ThreadPool pool(o.threads);
-  const auto stats = quant::quantize_llama(o.model, o.out, o.q, pool);
+  nlohmann::json stats;
+  if (is_bert_model_dir(o.model)) {
+    if (!o.q.sensitivity_cache.empty()) fail(ErrorKind::kUsage, "--sensitivity-cache applies to llama models, not BERT encoders");
+    // Encoders calibrate on sentences: the adaptive loss is 1 - cosine of their embeddings.
+    const auto sentences = o.calibration.empty() ? std::vector<std::string>{} : quant::read_sentences(o.calibration, 32);
+    stats = quant::quantize_bert_package(o.model, o.out, o.q, sentences, pool);
+  } else {
+    if (!o.calibration.empty()) o.q.calibration_text = read_text(o.calibration);
+    stats = quant::quantize_llama(o.model, o.out, o.q, pool);
+  }
   const std::string text = stats.dump(1) + "\n";
   if (!o.stats_path.empty()) {
     std::ofstream f(o.stats_path, std::ios::trunc);
@@ -58,8 +70,8 @@ void run_quantize(QuantizeCliOptions o) {
 
 void add_quantize_command(CLI::App& app) {
   auto o = std::make_shared<QuantizeCliOptions>();
-  auto* cmd = app.add_subcommand("quantize", "Quantize a llama GGUF to a webaccel package (2/3/4/8-bit, mixed, adaptive)");
-  cmd->add_option("-m,--model", o->model, "input GGUF file or package")->required();
+  auto* cmd = app.add_subcommand("quantize", "Quantize a llama GGUF or a BERT folder to a webaccel package (2/3/4/8-bit, mixed, adaptive)");
+  cmd->add_option("-m,--model", o->model, "input GGUF file, BERT (sentence-transformers) folder, or package")->required();
   cmd->add_option("-o,--output", o->out, "output package folder (written atomically)")->required();
   cmd->add_option("--bits", o->q.bits, "bits per weight: 2, 3, 4 or 8 (default for tensors no config names)")
       ->capture_default_str()->check(CLI::IsMember({2, 3, 4, 8}));

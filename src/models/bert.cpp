@@ -12,6 +12,8 @@
 #include "core/error.h"
 #include "cpu/kernels.h"
 #include "cpu/quant_blocks.h"
+#include "format/package.h"
+#include "models/bert_metadata.h"
 
 namespace webaccel {
 namespace {
@@ -86,11 +88,20 @@ cpu::WeightMatrix BertModel::matrix(const std::string& name, size_t rows, size_t
   const auto& t = weights_->tensor(name);
   if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols) {
     fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
-                                 " does not match config.json (expected [" + std::to_string(rows) + ", " +
+                                 " does not match " + config_source_ + " (expected [" + std::to_string(rows) + ", " +
                                  std::to_string(cols) + "])");
   }
-  if (t.dtype == SafetensorsDtype::kF32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
+  tensor_names_.push_back(name);
+  if (t.type == GgmlType::kF32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
     return cpu::WeightMatrix{GgmlType::kF32, rows, cols, t.data, cols * sizeof(float)};
+  }
+  if (wq_params(t.type) || wk_bits(t.type)) {  // a package's quantized matrix: the kernels read it as stored
+    const auto traits = *ggml_type_traits(static_cast<uint32_t>(t.type));
+    return cpu::WeightMatrix{t.type, rows, cols, t.data, cols / traits.block_elems * traits.block_bytes};
+  }
+  if (t.type != GgmlType::kF32 && t.type != GgmlType::kF16 && t.type != GgmlType::kBF16) {
+    fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': type " + std::string(ggml_type_name(t.type)) +
+                                 " is not supported for BERT matrices");
   }
   // F16/BF16 or misaligned F32: keep one converted copy (the mapped bytes are then never read).
   owned_.push_back(weights_->to_f32(t));
@@ -98,18 +109,44 @@ cpu::WeightMatrix BertModel::matrix(const std::string& name, size_t rows, size_t
                            cols * sizeof(float)};
 }
 
-std::vector<float> BertModel::vector(const std::string& name, size_t n) const {
+std::vector<float> BertModel::vector(const std::string& name, size_t n) {
   const auto& t = weights_->tensor(name);
   if (t.shape.size() != 1 || t.shape[0] != n) {
     fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
-                                 " does not match config.json (expected [" + std::to_string(n) + "])");
+                                 " does not match " + config_source_ + " (expected [" + std::to_string(n) + "])");
   }
+  tensor_names_.push_back(name);
   return weights_->to_f32(t);
 }
 
-BertModel::BertModel(const std::string& dir) : BertModel(read_folder(dir)) {}
+BertModel::BertModel(const std::string& dir) {
+  if (is_package_dir(dir)) {
+    load_package(dir);
+  } else {
+    load_folder(read_folder(dir));
+  }
+}
 
-BertModel::BertModel(BertFiles files) {
+BertModel::BertModel(BertFiles files) { load_folder(std::move(files)); }
+
+void BertModel::load_package(const std::string& dir) {
+  auto file = std::make_shared<const PackageFile>(dir);  // verifies every tensor's checksum
+  if (!is_bert_package(*file)) {
+    fail(ErrorKind::kFormat, file->path() + ": not a BERT package (general.architecture is '" +
+                                 (file->has("general.architecture") ? file->get_string("general.architecture") : "") + "')");
+  }
+  cfg_ = bert_config_from_metadata(*file);
+  try {
+    tokenizer_ = std::make_unique<tok::WordPieceTokenizer>(wordpiece_vocab_from_metadata(*file), wordpiece_config_from_metadata(*file));
+  } catch (const Error& e) {
+    fail(e.kind(), file->path() + ": tokenizer.ggml.tokens: " + e.what());
+  }
+  weights_ = std::make_unique<BertWeights>(file);
+  config_source_ = "the manifest's bert.* metadata";
+  bind_weights();
+}
+
+void BertModel::load_folder(BertFiles files) {
   const std::string& dir = files.dir;
   const std::string config_path = dir + "/config.json";
   const auto config = read_json(files, "config.json", true);
@@ -152,15 +189,36 @@ BertModel::BertModel(BertFiles files) {
                                  " tokens, but config.json says vocab_size " + std::to_string(cfg_.n_vocab));
   }
 
-  weights_ = std::make_unique<SafetensorsFile>(std::move(files.weights));
+  weights_ = std::make_unique<BertWeights>(std::move(files.weights));
+  bind_weights();
+}
+
+void BertModel::expand_embeddings() {
+  const size_t d = cfg_.n_embd;
+  if (pos_embd_matrix_.type == GgmlType::kF32) {
+    pos_embd_ = reinterpret_cast<const float*>(pos_embd_matrix_.data);
+  } else {
+    pos_embd_f32_.resize(cfg_.n_positions * d);
+    for (size_t r = 0; r < cfg_.n_positions; ++r) {
+      cpu::reference::dequantize_row(pos_embd_matrix_.type, pos_embd_matrix_.row(r), pos_embd_f32_.data() + r * d, d);
+    }
+    pos_embd_ = pos_embd_f32_.data();
+  }
+  type_embd0_.resize(d);
+  cpu::reference::dequantize_row(type_embd_matrix_.type, type_embd_matrix_.row(0), type_embd0_.data(), d);
+}
+
+void BertModel::bind_weights() {
   const size_t d = cfg_.n_embd;
   // Some exports prefix every tensor with "bert."; accept both.
   const std::string p = weights_->find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
   word_embd_name_ = p + "embeddings.word_embeddings.weight";
+  pos_embd_name_ = p + "embeddings.position_embeddings.weight";
+  type_embd_name_ = p + "embeddings.token_type_embeddings.weight";
   word_embd_ = matrix(word_embd_name_, cfg_.n_vocab, d);
-  pos_embd_ = reinterpret_cast<const float*>(matrix(p + "embeddings.position_embeddings.weight", cfg_.n_positions, d).data);
-  const auto type_m = matrix(p + "embeddings.token_type_embeddings.weight", cfg_.n_token_types, d);
-  type_embd0_.assign(reinterpret_cast<const float*>(type_m.data), reinterpret_cast<const float*>(type_m.data) + d);
+  pos_embd_matrix_ = matrix(pos_embd_name_, cfg_.n_positions, d);
+  type_embd_matrix_ = matrix(type_embd_name_, cfg_.n_token_types, d);
+  expand_embeddings();
   emb_ln_w_ = vector(p + "embeddings.LayerNorm.weight", d);
   emb_ln_b_ = vector(p + "embeddings.LayerNorm.bias", d);
   for (size_t il = 0; il < cfg_.n_layer; ++il) {
@@ -201,7 +259,7 @@ cpu::WeightMatrix* bert_layer_matrix(BertLayer& L, const std::string& suffix) {
 }  // namespace
 
 std::vector<std::string> BertModel::matrix_names() const {
-  std::vector<std::string> names{word_embd_name_};
+  std::vector<std::string> names{word_embd_name_, pos_embd_name_, type_embd_name_};
   for (const auto& L : layers_) {
     for (const char* m : kLayerMatrices) names.push_back(L.prefix + m);
   }
@@ -210,6 +268,8 @@ std::vector<std::string> BertModel::matrix_names() const {
 
 const cpu::WeightMatrix& BertModel::matrix_by_name(const std::string& name) const {
   if (name == word_embd_name_) return word_embd_;
+  if (name == pos_embd_name_) return pos_embd_matrix_;
+  if (name == type_embd_name_) return type_embd_matrix_;
   for (const auto& L : layers_) {
     if (name.starts_with(L.prefix)) {
       if (auto* m = bert_layer_matrix(const_cast<BertLayer&>(L), name.substr(L.prefix.size()))) return *m;
@@ -222,6 +282,7 @@ void BertModel::replace_matrix(const std::string& name, const cpu::WeightMatrix&
   auto& target = const_cast<cpu::WeightMatrix&>(matrix_by_name(name));
   if (m.rows != target.rows || m.cols != target.cols) fail(ErrorKind::kInternal, "replace_matrix: shape of '" + name + "' differs");
   target = m;
+  if (name == pos_embd_name_ || name == type_embd_name_) expand_embeddings();
 }
 
 std::vector<float> BertModel::embed(std::string_view text, ThreadPool& pool) const {

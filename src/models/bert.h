@@ -1,5 +1,6 @@
-// BERT encoders for sentence embeddings (all-MiniLM-L6-v2) from a sentence-transformers folder:
-// config.json + model.safetensors + vocab.txt, mean pooling and L2 normalisation.
+// BERT encoders for sentence embeddings (all-MiniLM-L6-v2) from a sentence-transformers folder
+// (config.json + model.safetensors + vocab.txt) or a webaccel package of it (`webaccel quantize`),
+// mean pooling and L2 normalisation.
 #pragma once
 
 #include <map>
@@ -10,7 +11,7 @@
 
 #include "core/thread_pool.h"
 #include "cpu/matmul.h"
-#include "format/safetensors.h"
+#include "models/bert_weights.h"
 #include "tokenizer/wordpiece_tokenizer.h"
 
 namespace webaccel {
@@ -53,12 +54,14 @@ struct BertFiles {
 
 class BertModel {
  public:
-  explicit BertModel(const std::string& dir);  // errors name the file and field or tensor
+  explicit BertModel(const std::string& dir);  // a folder or a package; errors name the file and field or tensor
   explicit BertModel(BertFiles files);         // the same checks over files already in memory
 
   const BertConfig& config() const { return cfg_; }
   const tok::WordPieceTokenizer& tokenizer() const { return *tokenizer_; }
-  const SafetensorsFile& weights() const { return *weights_; }
+  const BertWeights& weights() const { return *weights_; }
+  // Every tensor the graph reads, in load order (the unused pooler is not among them).
+  const std::vector<std::string>& tensor_names() const { return tensor_names_; }
 
   // The graph's weights, for other backends (the GPU forward).
   const std::vector<BertLayer>& layers() const { return layers_; }
@@ -72,22 +75,31 @@ class BertModel {
   std::vector<float> embed(std::string_view text, ThreadPool& pool) const;
   std::vector<float> embed_tokens(std::span<const int32_t> ids, ThreadPool& pool) const;
 
-  // The matrices by tensor name (word embeddings included), for quantization; replace_matrix
-  // points one at other bytes of the same shape that the caller keeps alive.
+  // The matrices by tensor name (the word, position and token-type embeddings included), for
+  // quantization; replace_matrix points one at other bytes of the same shape that the caller keeps alive.
   std::vector<std::string> matrix_names() const;
   const cpu::WeightMatrix& matrix_by_name(const std::string& name) const;
   void replace_matrix(const std::string& name, const cpu::WeightMatrix& m);
 
  private:
+  void load_folder(BertFiles files);
+  void load_package(const std::string& dir);
+  void bind_weights();  // cfg_ and weights_ set: finds, checks and points at every tensor
+  void expand_embeddings();  // position and token-type rows as floats, whatever their stored type
   cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols);
-  std::vector<float> vector(const std::string& name, size_t n) const;
+  std::vector<float> vector(const std::string& name, size_t n);
 
   BertConfig cfg_;
-  std::unique_ptr<SafetensorsFile> weights_;
+  std::unique_ptr<BertWeights> weights_;
   std::unique_ptr<tok::WordPieceTokenizer> tokenizer_;
-  std::string word_embd_name_;
+  std::vector<std::string> tensor_names_;
+  std::string config_source_ = "config.json";  // where the shapes come from, for errors
+  std::string word_embd_name_, pos_embd_name_, type_embd_name_;
   cpu::WeightMatrix word_embd_;           // (n_vocab, n_embd), rows dequantized on lookup
+  cpu::WeightMatrix pos_embd_matrix_;     // (n_positions, n_embd) as stored
+  cpu::WeightMatrix type_embd_matrix_;    // (n_token_types, n_embd) as stored
   const float* pos_embd_ = nullptr;       // (n_positions, n_embd)
+  std::vector<float> pos_embd_f32_;       // (n_positions, n_embd) when stored quantized
   std::vector<float> type_embd0_;         // (n_embd) token type 0
   std::vector<float> emb_ln_w_, emb_ln_b_;
   std::vector<BertLayer> layers_;

@@ -49,6 +49,7 @@ class WordPieceTokenizer {
   const std::string& token(int32_t id) const;  // throws kInput when out of range
   std::optional<int32_t> find(std::string_view token_text) const;
   size_t vocab_size() const { return vocab_.size(); }
+  const WordPieceConfig& config() const { return cfg_; }
   int32_t cls_id() const { return cls_id_; }
   int32_t sep_id() const { return sep_id_; }
   int32_t pad_id() const { return pad_id_; }  // -1 when the vocabulary has none

@@ -3,28 +3,17 @@
 and runs; bad input gives the documented exit code and message and leaves no package behind."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cli_checks import FORMAT, INPUT, USAGE, Checks, run  # noqa: E402
 from tiny_gguf import tiny_llama  # noqa: E402
-
-BIN = os.environ["WEBACCEL_BIN"]
-USAGE, IO, FORMAT, INPUT = 2, 3, 4, 5
-
-
-def run(args):
-    return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=300)
 
 
 def main():
-    failures = 0
-
-    def check(name, ok, detail=""):
-        nonlocal failures
-        failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name}" + ("" if ok else f"  <- {detail}"))
+    checks = Checks()
+    check = checks.check
 
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "tiny.gguf")
@@ -58,10 +47,7 @@ def main():
         check("the guide's mixed config maps onto llama tensor names", ok, p.stderr[-300:])
 
         def expect_error(name, args, rc, text, out_dir=None):
-            p = run(args)
-            left = out_dir and (os.path.exists(out_dir) or os.path.exists(out_dir + ".partial"))
-            check(name, p.returncode == rc and text in p.stderr and not left,
-                  f"rc {p.returncode}, stderr {p.stderr.strip()[-200:]!r}, left output: {bool(left)}")
+            checks.expect_error(name, args, rc, [text], [out_dir] if out_dir else [])
 
         bad_out = os.path.join(tmp, "bad")
         expect_error("unknown bit width", ["quantize", "-m", model, "-o", bad_out, "--bits", "5"], USAGE, "--bits", bad_out)
@@ -85,7 +71,7 @@ def main():
         expect_error("corrupted package shard", ["generate", "-m", pkg, "--token-ids", "1", "-n", "1"], FORMAT, "checksum")
         open(shard, "wb").write(bytes(data[: len(data) // 2]))
         expect_error("truncated package shard", ["generate", "-m", pkg, "--token-ids", "1", "-n", "1"], FORMAT, "truncated")
-    sys.exit(1 if failures else 0)
+    sys.exit(1 if checks.failures else 0)
 
 
 if __name__ == "__main__":
