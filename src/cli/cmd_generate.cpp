@@ -34,6 +34,7 @@ struct GenerateOptions {
   std::string json_path;
   std::string logits_path;
   std::string backend = "cpu";
+  std::string kv_cache = "auto";
   bool lazy_pipelines = false;
 };
 
@@ -80,7 +81,8 @@ void run_generate(const GenerateOptions& o) {
   const int32_t end_of_turn = chat ? tokenizer.find(chat->end_of_turn).value_or(-1) : -1;
 
   ThreadPool pool(o.threads);
-  gpu::LlamaRunner session(model, o.ctx_size, pool, {gpu::parse_backend(o.backend), !o.lazy_pipelines});
+  const KvCacheType kv_cache = o.kv_cache == "f32" ? KvCacheType::kF32 : o.kv_cache == "f16" ? KvCacheType::kF16 : KvCacheType::kAuto;
+  gpu::LlamaRunner session(model, o.ctx_size, pool, {gpu::parse_backend(o.backend), !o.lazy_pipelines, kv_cache});
   for (const auto& note : session.notes()) std::fprintf(stderr, "[webaccel] %s\n", note.c_str());
   const size_t notes_before = session.notes().size();
 
@@ -156,6 +158,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--json", o->json_path, "write tokens, text and timings as JSON to this file");
   cmd->add_option("--backend", o->backend, "cpu, webgpu (falls back to the CPU when WebGPU is absent or lost), or auto (the faster, measured once per device)")
       ->capture_default_str();
+  cmd->add_option("--kv-cache", o->kv_cache, "CPU KV cache type: f16, f32, or auto (f32 when every weight matrix is F32, else f16)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "f16", "f32"}));
   cmd->add_flag("--lazy-pipelines", o->lazy_pipelines, "WebGPU: create pipelines at first use instead of precompiling them at load");
   cmd->add_option("--dump-logits", o->logits_path, "write the prompt's last-position logits (float32) to this file");
   cmd->callback([o] { run_generate(*o); });

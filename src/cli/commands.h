@@ -9,6 +9,7 @@ void add_generate_command(CLI::App& app);
 void add_embed_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_report_command(CLI::App& app);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   webaccel::cli::add_embed_command(app);
   webaccel::cli::add_info_command(app);
   webaccel::cli::add_quantize_command(app);
+  webaccel::cli::add_convert_command(app);
   webaccel::cli::add_eval_command(app);
   webaccel::cli::add_bench_command(app);
   webaccel::cli::add_report_command(app);

@@ -95,12 +95,12 @@ GgufValue read_scalar(Cursor& c, GgufValueType t, const char* what) {
   }
 }
 
-GgufValue read_value(Cursor& c, const std::string& key) {
+GgufValue read_value(Cursor& c, const std::string& key, GgufValueType& type) {
   const auto type_id = c.read<uint32_t>("metadata value type");
   if (type_id > static_cast<uint32_t>(GgufValueType::kF64)) {
     c.bad("metadata key '" + key + "': unknown value type " + std::to_string(type_id));
   }
-  const auto type = static_cast<GgufValueType>(type_id);
+  type = static_cast<GgufValueType>(type_id);
   const std::string what = "metadata key '" + key + "'";
   if (type != GgufValueType::kArray) return read_scalar(c, type, what.c_str());
 
@@ -151,8 +151,10 @@ GgufFile::GgufFile(MappedFile file) : file_(std::move(file)) {
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string key(c.read_string("metadata key"));
     if (key.empty()) c.bad("metadata key #" + std::to_string(i) + " is empty");
-    auto v = read_value(c, key);
+    GgufValueType type;
+    auto v = read_value(c, key, type);
     if (!metadata_.emplace(key, std::move(v)).second) c.bad("metadata key '" + key + "' appears twice");
+    value_types_.emplace(key, type);
   }
   if (auto a = find_uint("general.alignment")) {
     if (*a == 0 || (*a & (*a - 1)) != 0 || *a > 65536) c.bad("general.alignment " + std::to_string(*a) + " is not a power of two");
@@ -218,6 +220,19 @@ const GgufValue& GgufFile::value(std::string_view key) const {
   auto it = metadata_.find(key);
   if (it == metadata_.end()) fail(ErrorKind::kFormat, path() + ": metadata key '" + std::string(key) + "' is missing");
   return it->second;
+}
+
+GgufValueType GgufFile::value_type(std::string_view key) const {
+  if (auto it = value_types_.find(key); it != value_types_.end()) return it->second;
+  struct Widest {  // formats without stored types: the widest type of the value's kind
+    GgufValueType operator()(uint64_t) const { return GgufValueType::kU64; }
+    GgufValueType operator()(int64_t) const { return GgufValueType::kI64; }
+    GgufValueType operator()(double) const { return GgufValueType::kF64; }
+    GgufValueType operator()(bool) const { return GgufValueType::kBool; }
+    GgufValueType operator()(std::string_view) const { return GgufValueType::kString; }
+    GgufValueType operator()(const GgufArray&) const { return GgufValueType::kArray; }
+  };
+  return std::visit(Widest{}, value(key));
 }
 
 std::string GgufFile::get_string(std::string_view key) const {

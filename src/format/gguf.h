@@ -57,6 +57,8 @@ class GgufFile {
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
 
   bool has(std::string_view key) const { return metadata_.find(key) != metadata_.end(); }
+  // The type a value is stored as (GgufValue keeps only its C++ kind; a writer needs the exact one).
+  GgufValueType value_type(std::string_view key) const;
   // Typed getters: a missing key or wrong type is an Error naming the key.
   std::string get_string(std::string_view key) const;
   uint64_t get_uint(std::string_view key) const;
@@ -84,6 +86,7 @@ class GgufFile {
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   std::map<std::string, GgufValue, std::less<>> metadata_;
+  std::map<std::string, GgufValueType, std::less<>> value_types_;  // as read; empty for derived formats
   std::vector<GgufTensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> tensor_index_;
 };

@@ -18,7 +18,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 }  // namespace
 
 LlamaRunner::LlamaRunner(const LlamaModel& model, size_t n_ctx, ThreadPool& pool, const RunnerOptions& options)
-    : model_(model), n_ctx_(n_ctx), pool_(pool) {
+    : model_(model), n_ctx_(n_ctx), pool_(pool), kv_cache_(options.kv_cache) {
   if (const char* n = std::getenv("WEBACCEL_GPU_LOSE_AFTER")) lose_after_ = std::atol(n);
   if (options.backend == Backend::kCpu) {
     use_cpu("");
@@ -52,7 +52,7 @@ bool LlamaRunner::on_gpu() const { return gpu_ != nullptr; }
 void LlamaRunner::use_cpu(const std::string& why) {
   if (!why.empty()) notes_.push_back(why);
   gpu_.reset();
-  if (!cpu_) cpu_ = std::make_unique<LlamaSession>(model_, n_ctx_, pool_);
+  if (!cpu_) cpu_ = std::make_unique<LlamaSession>(model_, n_ctx_, pool_, kv_cache_);
 }
 
 // One single-token step on each backend (the second of two, so compilation and first-touch costs

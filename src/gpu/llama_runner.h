@@ -19,6 +19,7 @@ namespace webaccel::gpu {
 struct RunnerOptions {
   Backend backend = Backend::kCpu;
   bool precompile = true;  // create every pipeline at load time (false: lazily, at first use)
+  KvCacheType kv_cache = KvCacheType::kAuto;  // the CPU path's cache (the GPU path keeps its own)
 };
 
 class LlamaRunner {
@@ -43,6 +44,7 @@ class LlamaRunner {
   const LlamaModel& model_;
   size_t n_ctx_;
   ThreadPool& pool_;
+  KvCacheType kv_cache_;
   std::unique_ptr<GpuModel<GpuLlama>> gpu_;
   std::unique_ptr<LlamaSession> cpu_;
   std::vector<int32_t> history_;  // every token evaluated, for a replay on the CPU

@@ -171,13 +171,26 @@ size_t LlamaModel::weight_bytes() const {
   return total;
 }
 
-LlamaSession::LlamaSession(const LlamaModel& model, size_t n_ctx, ThreadPool& pool)
-    : model_(model), pool_(pool), n_ctx_(n_ctx) {
+bool LlamaModel::all_matrices_f32() const {
+  for (const auto& name : matrix_names()) {
+    if (matrix_by_name(name).type != GgmlType::kF32) return false;
+  }
+  return true;
+}
+
+LlamaSession::LlamaSession(const LlamaModel& model, size_t n_ctx, ThreadPool& pool, KvCacheType kv_type)
+    : model_(model), pool_(pool), n_ctx_(n_ctx), kv_type_(kv_type) {
   const auto& hp = model.hparams();
   if (n_ctx == 0) fail(ErrorKind::kUsage, "context size must be positive");
-  const size_t kv_dim = hp.n_head_kv * hp.head_dim;
-  k_cache_.assign(hp.n_layer * n_ctx * kv_dim, 0);
-  v_cache_.assign(hp.n_layer * n_ctx * kv_dim, 0);
+  if (kv_type_ == KvCacheType::kAuto) kv_type_ = model.all_matrices_f32() ? KvCacheType::kF32 : KvCacheType::kF16;
+  const size_t kv_size = hp.n_layer * n_ctx * hp.n_head_kv * hp.head_dim;
+  if (kv_type_ == KvCacheType::kF32) {
+    k_cache_f32_.assign(kv_size, 0.0f);
+    v_cache_f32_.assign(kv_size, 0.0f);
+  } else {
+    k_cache_.assign(kv_size, 0);
+    v_cache_.assign(kv_size, 0);
+  }
   logits_.resize(hp.n_vocab);
 }
 
@@ -208,13 +221,18 @@ void LlamaSession::rope_inplace(float* x, size_t n_heads, size_t n_tokens, size_
   }
 }
 
-void LlamaSession::attend(size_t il, size_t n_tokens) {
+LlamaSession::AttentionDims LlamaSession::attention_dims() const {
   const auto& hp = model_.hparams();
   const size_t hd = hp.head_dim;
-  const size_t kv_dim = hp.n_head_kv * hd;
-  const size_t qkv_stride = (hp.n_head + 2 * hp.n_head_kv) * hd;
-  const size_t group = hp.n_head / hp.n_head_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  return {hd, hp.n_head_kv * hd, (hp.n_head + 2 * hp.n_head_kv) * hd, hp.n_head / hp.n_head_kv,
+          1.0f / std::sqrt(static_cast<float>(hd))};
+}
+
+void LlamaSession::attend(size_t il, size_t n_tokens) {
+  const auto& hp = model_.hparams();
+  const AttentionDims dims = attention_dims();  // plain names: the wasm build's clang cannot capture structured bindings
+  const size_t hd = dims.head_dim, kv_dim = dims.kv_dim, qkv_stride = dims.qkv_stride, group = dims.group;
+  const float scale = dims.scale;
   const uint16_t* k_layer = k_cache_.data() + il * n_ctx_ * kv_dim;
   const uint16_t* v_layer = v_cache_.data() + il * n_ctx_ * kv_dim;
 
@@ -264,6 +282,23 @@ void LlamaSession::attend(size_t il, size_t n_tokens) {
   });
 }
 
+// K and V of the tokens being evaluated, after RoPE, into the cache at their positions.
+void LlamaSession::store_kv(size_t il, size_t n_tokens) {
+  const auto& hp = model_.hparams();
+  const size_t q_dim = hp.n_head * hp.head_dim, kv_dim = hp.n_head_kv * hp.head_dim;
+  for (size_t t = 0; t < n_tokens; ++t) {
+    const size_t at = (il * n_ctx_ + n_past_ + t) * kv_dim;
+    const float* row = qkv_.data() + t * (q_dim + 2 * kv_dim);
+    if (kv_type_ == KvCacheType::kF32) {
+      std::copy_n(row + q_dim, kv_dim, k_cache_f32_.data() + at);
+      std::copy_n(row + q_dim + kv_dim, kv_dim, v_cache_f32_.data() + at);
+    } else {
+      cpu::f32_to_f16(row + q_dim, k_cache_.data() + at, kv_dim);
+      cpu::f32_to_f16(row + q_dim + kv_dim, v_cache_.data() + at, kv_dim);
+    }
+  }
+}
+
 void LlamaSession::attention_block(const LlamaLayer& L, size_t il, size_t n_tokens) {
   const auto& hp = model_.hparams();
   const size_t q_dim = hp.n_head * hp.head_dim, kv_dim = hp.n_head_kv * hp.head_dim;
@@ -300,13 +335,12 @@ void LlamaSession::attention_block(const LlamaLayer& L, size_t il, size_t n_toke
   }
   rope_inplace(qkv_.data(), hp.n_head, n_tokens, qkv_stride);
   rope_inplace(qkv_.data() + q_dim, hp.n_head_kv, n_tokens, qkv_stride);
-  for (size_t t = 0; t < n_tokens; ++t) {
-    const size_t pos = n_past_ + t;
-    const float* row = qkv_.data() + t * qkv_stride;
-    cpu::f32_to_f16(row + q_dim, k_cache_.data() + (il * n_ctx_ + pos) * kv_dim, kv_dim);
-    cpu::f32_to_f16(row + q_dim + kv_dim, v_cache_.data() + (il * n_ctx_ + pos) * kv_dim, kv_dim);
+  store_kv(il, n_tokens);
+  if (kv_type_ == KvCacheType::kF32) {
+    attend_f32(il, n_tokens);
+  } else {
+    attend(il, n_tokens);
   }
-  attend(il, n_tokens);
   if (observer_) observer_(L.prefix + "attn_output.weight", attn_out_.data(), n_tokens, q_dim);
   act_.quantize(L.wo.type, attn_out_.data(), n_tokens, q_dim, pool_);
   cpu::matmul(L.wo, act_, n_tokens, xn_.data(), pool_);

@@ -28,6 +28,10 @@ struct LlamaHparams {
   float rms_eps = 1e-5f;
 };
 
+// Element type of the KV cache. kAuto: f32 when every matrix of the model is F32 (full precision
+// end to end, like llama.cpp with an f32 cache), else f16 (llama.cpp's default; half the memory).
+enum class KvCacheType { kAuto, kF16, kF32 };
+
 struct LlamaLayer {
   std::string prefix;                // "blk.<i>."
   std::span<const float> attn_norm;  // (n_embd)
@@ -53,6 +57,7 @@ class LlamaModel {
   bool output_tied() const { return output_tied_; }
   const std::vector<LlamaLayer>& layers() const { return layers_; }
   size_t weight_bytes() const;
+  bool all_matrices_f32() const;
 
   // Every matrix by its tensor name (token_embd and output share one when tied).
   std::vector<std::string> matrix_names() const;
@@ -77,10 +82,10 @@ class LlamaModel {
 // Sees the float input of each matrix product before it runs (calibration statistics).
 using ActivationObserver = std::function<void(const std::string& tensor, const float* x, size_t n_tokens, size_t n)>;
 
-// One conversation's state: the KV cache (f16, as llama.cpp keeps it) and scratch buffers.
+// One conversation's state: the KV cache (f16 or f32, as llama.cpp keeps it) and scratch buffers.
 class LlamaSession {
  public:
-  LlamaSession(const LlamaModel& model, size_t n_ctx, ThreadPool& pool);
+  LlamaSession(const LlamaModel& model, size_t n_ctx, ThreadPool& pool, KvCacheType kv_type = KvCacheType::kAuto);
 
   // Appends tokens at the current position; returns the logits (n_vocab) of the last one, or
   // with all_logits those of every evaluated position (n_tokens, n_vocab).
@@ -89,21 +94,35 @@ class LlamaSession {
   size_t n_past() const { return n_past_; }
   size_t n_ctx() const { return n_ctx_; }
   void reset() { n_past_ = 0; }
-  size_t kv_cache_bytes() const { return (k_cache_.size() + v_cache_.size()) * sizeof(uint16_t); }
+  KvCacheType kv_cache_type() const { return kv_type_; }  // kF16 or kF32, never kAuto
+  size_t kv_cache_bytes() const {
+    return (k_cache_.size() + v_cache_.size()) * sizeof(uint16_t) + (k_cache_f32_.size() + v_cache_f32_.size()) * sizeof(float);
+  }
 
  private:
   void embed(std::span<const int32_t> tokens);
   void attention_block(const LlamaLayer& layer, size_t il, size_t n_tokens);
   void feed_forward_block(const LlamaLayer& layer, size_t n_tokens);
-  void attend(size_t il, size_t n_tokens);
+  struct AttentionDims {
+    size_t head_dim, kv_dim, qkv_stride;  // kv_dim: n_head_kv * head_dim; qkv_stride: one token's Q, K and V
+    size_t group;                         // query heads per KV head
+    float scale;                          // 1 / sqrt(head_dim)
+  };
+  AttentionDims attention_dims() const;
+  void attend(size_t il, size_t n_tokens);      // f16 cache
+  void attend_f32(size_t il, size_t n_tokens);  // f32 cache (llama_attend_f32.cpp)
+  void store_kv(size_t il, size_t n_tokens);
   void rope_inplace(float* x, size_t n_heads, size_t n_tokens, size_t row_stride);
 
   const LlamaModel& model_;
   ThreadPool& pool_;
   size_t n_ctx_;
   size_t n_past_ = 0;
-  std::vector<uint16_t> k_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim) f16
+  KvCacheType kv_type_;
+  std::vector<uint16_t> k_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim) f16, when kv_type_ is kF16
   std::vector<uint16_t> v_cache_;  // (n_layer, n_ctx, n_head_kv * head_dim) f16
+  std::vector<float> k_cache_f32_;  // (n_layer, n_ctx, n_head_kv * head_dim) f32, when kv_type_ is kF32
+  std::vector<float> v_cache_f32_;  // (n_layer, n_ctx, n_head_kv * head_dim) f32
   std::vector<float> rope_cos_;    // (n_tokens, n_rot / 2) for the tokens being evaluated
   std::vector<float> rope_sin_;
   std::vector<float> x_;           // (n_tokens, n_embd) residual stream

@@ -3,7 +3,6 @@
 #include "format/gguf.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +14,7 @@
 
 #include "core/error.h"
 #include "gguf_test_writer.h"
+#include "scratch_dir.h"
 
 #ifndef WEBACCEL_SOURCE_DIR
 #error "compile with -DWEBACCEL_SOURCE_DIR=\"<project root>\""
@@ -74,18 +74,7 @@ GgufTestWriter one_tensor_writer() {
 
 class GgufTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("webaccel_gguf_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::vector<uint8_t>& bytes) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    return path;
-  }
+  std::string write(const std::string& name, const std::vector<uint8_t>& bytes) { return dir_.write(name, bytes); }
 
   // Writes the file and returns the message of the Error it must raise, which must name the file.
   std::string load_error(const std::string& name, const std::vector<uint8_t>& bytes) {
@@ -100,7 +89,7 @@ class GgufTest : public ::testing::Test {
     return "";
   }
 
-  fs::path dir_;
+  testing::ScratchDir dir_{"webaccel_gguf"};
 };
 
 #define EXPECT_CONTAINS(haystack, needle) EXPECT_NE((haystack).find(needle), std::string::npos) << (haystack)
