@@ -16,14 +16,15 @@ build-asan:
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan -j $(JOBS)
 
-# The WebAssembly build (Emscripten): web/dist/webaccel-{st,mt}.{js,wasm} for the browser and Node hosts.
+# The WebAssembly build (Emscripten): web/dist/webaccel-{st,mt}[-relaxed].{js,wasm} for the browser and Node
+# hosts (the -relaxed builds use relaxed SIMD; the JS loaders pick them where a probe passes).
 # NODE_PATH: Debian's Emscripten finds acorn there (node-acorn).
 wasm:
 	scripts/setup --no-models
 	[ -d tests/browser/node_modules/webgpu ] || npm ci --prefix tests/browser --no-audit --no-fund --silent  # Node + Dawn for the GPU tests
 	NODE_PATH=/usr/share/nodejs emcmake cmake -S src/wasm -B build/wasm -G Ninja >/dev/null
 	NODE_PATH=/usr/share/nodejs cmake --build build/wasm -j $(JOBS)
-	mkdir -p web/dist && cp build/wasm/dist/webaccel-* web/dist/
+	mkdir -p web/dist && cp build/wasm/dist/webaccel-st* build/wasm/dist/webaccel-mt* web/dist/
 	echo '{"type": "commonjs"}' > web/dist/package.json  # Emscripten's output is CommonJS; web/ is ESM
 
 demo: setup build

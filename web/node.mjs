@@ -10,20 +10,22 @@
 // {forceFallbackAdapter: true}). Without `gpu` the npm `webgpu` package is imported if installed.
 //
 // Run Node with --no-experimental-fetch: Emscripten 3.1.6 otherwise tries fetch() for the .wasm.
+// options.relaxedSimd: false keeps the SIMD128 build even where relaxed SIMD works.
 import { createRequire } from 'node:module';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openGpuBridge, runGpuSelftests } from './src/gpu_bridge.js';
+import { relaxedSimdWorks, variantFile } from './src/relaxed_simd.js';
 
 const require = createRequire(import.meta.url);
 const DIST = fileURLToPath(new URL('./dist/', import.meta.url));
 const BERT_TEXT_FILES = ['config.json', 'vocab.txt', 'sentence_bert_config.json', '1_Pooling/config.json',
   'modules.json', 'tokenizer_config.json'];
 
-async function instantiate(threads, dist, bridge) {
-  const variant = join(dist, threads > 1 ? 'webaccel-mt.js' : 'webaccel-st.js');
+async function instantiate(threads, dist, bridge, relaxed) {
+  const variant = join(dist, variantFile(threads, relaxed));
   if (!existsSync(variant)) throw new Error(`${variant}: missing (run 'make wasm')`);
   return require(variant)({ webaccelWorkers: Math.max(0, threads - 1), webaccelGpu: bridge });
 }
@@ -72,7 +74,9 @@ export async function loadNode(path, options = {}) {
   const precompile = options.precompile ?? true;
   const { bridge, note } = await openGpu(options);
   const settle = async () => bridge?.settle();
-  const module = await instantiate(threads, options.distDir ?? DIST, bridge);
+  // The relaxed-SIMD build only where its probe passes (not Node 20: its relaxed dot is wrong).
+  const relaxed = relaxedSimdWorks() && options.relaxedSimd !== false;
+  const module = await instantiate(threads, options.distDir ?? DIST, bridge, relaxed);
   const full = resolve(path);
   let model, kind;
   if (full.endsWith('.gguf')) {
@@ -93,7 +97,7 @@ export async function loadNode(path, options = {}) {
   await settle();  // precompiled pipelines are ready before the first step
   return {
     info: () => {
-      const info = { ...JSON.parse(model.info()), variant: threads > 1 ? 'wasm-simd-threads' : 'wasm-simd' };
+      const info = { ...JSON.parse(model.info()), variant: (threads > 1 ? 'wasm-simd-threads' : 'wasm-simd') + (relaxed ? '-relaxed' : '') };
       if (note) info.gpu_note = note;
       return info;
     },

@@ -1,4 +1,5 @@
-// One measurement per page load: ?run=NAME&threads=N. Result in window.__result.
+// One measurement per page load: ?run=NAME&threads=N[&relaxed=0]. Result in window.__result.
+// relaxed=0 keeps webaccel on its SIMD128 build where the relaxed-SIMD one would be chosen.
 //   llm-webaccel / llm-wllama: SmolLM2 Q4_1 GGUF, same prompt, greedy, 64 new tokens, n_ctx 512
 //   embed-webaccel / embed-transformers: MiniLM over SENTENCES (transformers.js: ONNX, WASM backend)
 //   ttft-webaccel: time to first token with a cold and then a warm Cache API
@@ -6,6 +7,7 @@ import * as webaccel from '../../web/src/index.js';
 
 const params = new URLSearchParams(location.search);
 const threads = Number(params.get('threads') || 1);
+const relaxedSimd = params.get('relaxed') !== '0';
 const GGUF = '/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf';
 export const PROMPT = 'The history of the printing press begins in the fifteenth century, when Johannes Gutenberg ' +
   'combined movable metal type, oil-based inks and a wooden press adapted from wine making. Within fifty years';
@@ -21,7 +23,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const runs = {
   async 'llm-webaccel'() {
-    const m = await webaccel.load(GGUF, { threads, nCtx: 512 });
+    const m = await webaccel.load(GGUF, { threads, nCtx: 512, relaxedSimd });
     const rows = [];
     for (let i = 0; i <= REPEATS; ++i) {
       const r = await m.generate(PROMPT, { chat: false, temperature: 0, maxTokens: N_NEW, ignoreEos: true });
@@ -54,7 +56,7 @@ const runs = {
   },
 
   async 'embed-webaccel'() {
-    const m = await webaccel.load('/models/minilm/', { threads });
+    const m = await webaccel.load('/models/minilm/', { threads, relaxedSimd });
     await m.embed(SENTENCES.slice(0, 4));
     const rows = [];
     for (let i = 0; i < REPEATS; ++i) rows.push((await m.embed(SENTENCES)).sentencesPerSecond);
@@ -91,7 +93,7 @@ const runs = {
     const out = {};
     for (const phase of ['cold', 'warm']) {
       const t0 = performance.now();
-      const m = await webaccel.load(GGUF, { threads, nCtx: 512 });
+      const m = await webaccel.load(GGUF, { threads, nCtx: 512, relaxedSimd });
       let first = null;
       await m.generate(PROMPT, { chat: false, temperature: 0, maxTokens: 1,
         onToken: () => { first ??= performance.now(); } });

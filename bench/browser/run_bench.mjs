@@ -1,6 +1,9 @@
 // Browser benchmark: webaccel vs wllama (SmolLM2) and transformers.js (MiniLM) in headless
 // Chromium, each in a fresh page, plus the native CLI on the same inputs:
 //   node bench/browser/run_bench.mjs [--threads 1,2] [--browser chromium|firefox] [--out bench/out/browser.json]
+//     [--runs llm-webaccel,embed-webaccel,...] [--simd relaxed,simd128]
+// --simd: the webaccel builds to measure; 'relaxed' is what the page picks (relaxed SIMD where its
+// probe passes, else SIMD128), 'simd128' forces the plain build.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -17,7 +20,8 @@ const browserName = arg('--browser', 'chromium');
 const outFile = arg('--out', join(ROOT, 'bench', 'out', `browser-${browserName}.json`));
 const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic'];
-const RUNS = ['llm-webaccel', 'llm-wllama', 'embed-webaccel', 'embed-transformers', 'ttft-webaccel'];
+const RUNS = arg('--runs', 'llm-webaccel,llm-wllama,embed-webaccel,embed-transformers,ttft-webaccel').split(',');
+const SIMD = arg('--simd', 'relaxed').split(',');
 
 // The native engine on the same prompt (tokenized the same way) and sentences.
 function native(threads) {
@@ -53,9 +57,10 @@ const results = { date: new Date().toISOString(), cpu: cpus()[0].model, cores: c
   browserName, browserVersion: execFileSync('dpkg-query', ['-W', '-f', '${Version}', browserName === 'chromium' ? 'chromium' : 'firefox-esr']).toString().trim(),
   browser: [], native: [] };
 
-async function measure(run, threads) {
-  const url = `${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}`;
-  if (!browser) return firefoxPage(`${url}&post=${run}-${threads}.json`, join(resultsDir, `${run}-${threads}.json`), 600_000);
+async function measure(run, threads, simd) {
+  const url = `${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}${simd === 'simd128' ? '&relaxed=0' : ''}`;
+  const tag = `${run}-${threads}-${simd}`;
+  if (!browser) return firefoxPage(`${url}&post=${tag}.json`, join(resultsDir, `${tag}.json`), 600_000);
   const page = await browser.newPage();
   await page.goto(url);
   const r = await page.waitForFunction(() => window.__result, null, { timeout: 600_000, polling: 500 }).then((h) => h.jsonValue());
@@ -67,10 +72,12 @@ try {
     results.native.push(native(threads));
     console.log(JSON.stringify(results.native.at(-1)));
     for (const run of RUNS) {
-      const r = await measure(run, threads);
-      delete r.userAgent;
-      console.log(JSON.stringify(r));
-      results.browser.push({ threads, ...r });
+      for (const simd of run.endsWith('-webaccel') ? SIMD : ['relaxed']) {
+        const r = await measure(run, threads, simd);
+        delete r.userAgent;
+        console.log(JSON.stringify(r));
+        results.browser.push({ threads, ...r });
+      }
     }
   }
 } finally {

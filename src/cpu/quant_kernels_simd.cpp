@@ -14,6 +14,12 @@
 #include "core/fp16.h"
 #include "cpu/kernels.h"
 #include "cpu/quant_blocks.h"
+#include "cpu/wasm_relaxed_kernels.h"
+
+// The wasm build made with -mrelaxed-simd hands its formats to cpu/*_wasm_relaxed.cpp.
+#if HWY_TARGET == HWY_WASM && defined(__wasm_relaxed_simd__)
+#define WEBACCEL_WASM_RELAXED 1
+#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace webaccel::cpu::HWY_NAMESPACE {
@@ -445,6 +451,9 @@ void DotRowsQ8_0(const uint8_t* w, size_t row_bytes, size_t n_rows, const BlockQ
 
 void DotRows(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const void* act, size_t n, float* out) {
   const size_t nb = n / kQK;
+#ifdef WEBACCEL_WASM_RELAXED
+  if (wasm_relaxed::dot_rows_tokens(type, w, row_bytes, n_rows, static_cast<const uint8_t*>(act), 0, 1, n, out, 0)) return;
+#endif
   switch (type) {
     case GgmlType::kQ4_1: DotRowsQ4_1(w, row_bytes, n_rows, static_cast<const BlockQ8_1*>(act), nb, out); return;
     case GgmlType::kQ8_0: DotRowsQ8_0(w, row_bytes, n_rows, static_cast<const BlockQ8_0*>(act), nb, out); return;
@@ -473,6 +482,9 @@ void DotRows(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, c
 
 void DotRowsTokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act,
                    size_t act_stride, size_t n_tokens, size_t n, float* out, size_t out_stride) {
+#ifdef WEBACCEL_WASM_RELAXED
+  if (wasm_relaxed::dot_rows_tokens(type, w, row_bytes, n_rows, act, act_stride, n_tokens, n, out, out_stride)) return;
+#endif
 #if defined(WEBACCEL_HAVE_TOKEN_TILED_Q4_1) && HWY_TARGET == HWY_AVX3_DL
   if (type == GgmlType::kQ4_1) {
     DotRowsTokensQ4_1(w, row_bytes, n_rows, act, act_stride, n_tokens, n / kQK, out, out_stride);
@@ -484,6 +496,9 @@ void DotRowsTokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_r
 }
 
 float DotF32(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, size_t n) {
+#ifdef WEBACCEL_WASM_RELAXED
+  return wasm_relaxed::dot_f32(a, b, n);
+#endif
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   auto acc0 = hn::Zero(df), acc1 = hn::Zero(df);
@@ -512,7 +527,11 @@ float DotF16F32(const uint16_t* HWY_RESTRICT a, const float* HWY_RESTRICT b, siz
   return s;
 }
 
+#ifdef WEBACCEL_WASM_RELAXED
+const char* TargetName() { return "WASM+relaxed"; }
+#else
 const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+#endif
 
 }  // namespace webaccel::cpu::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();

@@ -93,6 +93,8 @@ const FIREFOX_PREFS = {
   'datareporting.policy.dataSubmissionEnabled': false, 'toolkit.telemetry.reportingpolicy.firstRun': false,
   'app.update.enabled': false, 'browser.aboutwelcome.enabled': false, 'dom.max_script_run_time': 0,
   'dom.webgpu.enabled': true, 'gfx.webgpu.ignore-blocklist': true,  // WebGPU on lavapipe
+  // Relaxed SIMD off: the pages must fall back to the SIMD128 build (ctest browser_firefox_simd128).
+  ...(process.env.WEBACCEL_FIREFOX_NO_RELAXED_SIMD === '1' ? { 'javascript.options.wasm_relaxed_simd': false } : {}),
 };
 
 // Opens url (which must POST to /__results/NAME) in a fresh headless Firefox profile; returns the

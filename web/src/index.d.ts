@@ -8,6 +8,7 @@ export class WebaccelError extends Error {
 
 export interface Capabilities {
   simd: boolean;
+  relaxedSimd: boolean;         // relaxed SIMD validates and gives exact answers (probe): the relaxed build is used
   threads: boolean;             // SharedArrayBuffer usable (cross-origin isolated)
   crossOriginIsolated: boolean;
   hardwareConcurrency: number;
@@ -32,6 +33,7 @@ export interface LoadOptions {
   cache?: string | false;       // Cache API name (default 'webaccel-v1'); false: no caching
   nCtx?: number;                // context length for generation (default 2048)
   distUrl?: string | URL;       // folder of webaccel-st.js / webaccel-mt.js (default ../dist/)
+  relaxedSimd?: boolean;        // default true: webaccel-{st,mt}-relaxed.js where capabilities().relaxedSimd
 }
 
 export interface GenerateOptions {
@@ -77,8 +79,8 @@ export interface ModelInfo {
   backend: 'wasm' | 'webgpu';   // what runs the model now
   gpu?: GpuAdapterInfo;         // the WebGPU adapter the model was given
   gpu_note?: string;            // why WebGPU is not (or no longer) in use
-  variant: 'wasm-simd' | 'wasm-simd-threads';
-  simd: string;                 // the Highway target, 'WASM'
+  variant: 'wasm-simd' | 'wasm-simd-threads' | 'wasm-simd-relaxed' | 'wasm-simd-threads-relaxed';
+  simd: string;                 // the Highway target, 'WASM', or 'WASM+relaxed' in the relaxed build
   threads: number;
   loadMs: number;
   fromCache: boolean;

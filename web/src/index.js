@@ -12,6 +12,8 @@
 // A URL ending in .gguf is a llama-architecture GGUF; any other URL is a sentence-transformers
 // folder (config.json, vocab.txt, model.safetensors, ...). Files are kept in the Cache API.
 
+import { relaxedSimdWorks, variantFile } from './relaxed_simd.js';
+
 const DEFAULT_DIST = new URL('../dist/', import.meta.url);
 
 // The smallest module that uses a v128 instruction: validates only where SIMD128 exists.
@@ -23,6 +25,7 @@ export function capabilities() {
   const isolated = globalThis.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function';
   return {
     simd: typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE),
+    relaxedSimd: relaxedSimdWorks(),
     threads: isolated,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
     hardwareConcurrency: globalThis.navigator?.hardwareConcurrency || 1,
@@ -132,7 +135,8 @@ class Model {
  * hardware adapter only), precompile (default true: every GPU pipeline is created at load),
  * threads (default: min(4, cores) when cross-origin isolated, else 1), sha256 (a hex string for a
  * GGUF, or {fileName: hex} for a folder), cache (Cache API name, or false), nCtx (default 2048),
- * distUrl (where webaccel-st.js / webaccel-mt.js live).
+ * distUrl (where webaccel-st.js / webaccel-mt.js live), relaxedSimd (default true: the relaxed-SIMD
+ * build where this browser runs it correctly; false: plain SIMD128).
  */
 export async function load(url, options = {}) {
   const { onProgress, backend = 'auto', cache = 'webaccel-v1', nCtx = 2048, precompile = true } = options;
@@ -146,7 +150,8 @@ export async function load(url, options = {}) {
   // Without cross-origin isolation there is no SharedArrayBuffer: one thread, whatever was asked.
   if (!caps.threads) threads = 1;
   const dist = new URL(options.distUrl ?? DEFAULT_DIST, globalThis.location?.href);
-  const variantUrl = new URL(threads > 1 ? 'webaccel-mt.js' : 'webaccel-st.js', dist).href;
+  // The relaxed-SIMD build (int8 dot products, FMA) where the probe passes; relaxedSimd: false forces SIMD128.
+  const variantUrl = new URL(variantFile(threads, caps.relaxedSimd && options.relaxedSimd !== false), dist).href;
   const absolute = new URL(url, globalThis.location?.href).href;
   const sha256 = typeof options.sha256 === 'string' ? { file: options.sha256 } : (options.sha256 ?? {});
 

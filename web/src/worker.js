@@ -188,7 +188,7 @@ async function load(msg) {
     bridge.device.destroy();
     bridge = null;
   }
-  info.variant = variantUrl.includes('-mt') ? 'wasm-simd-threads' : 'wasm-simd';
+  info.variant = (variantUrl.includes('-mt') ? 'wasm-simd-threads' : 'wasm-simd') + (variantUrl.includes('-relaxed') ? '-relaxed' : '');
   info.loadMs = performance.now() - t0;
   info.fromCache = Object.values(sources).every((s) => s === 'cache');
   return info;

@@ -1,0 +1,108 @@
+// The wasm kernels against the scalar reference on random odd sizes, as a standalone program for a
+// wasm engine (gtest is not built for Emscripten here). Built as webaccel-kernel-check with relaxed
+// SIMD; tests/browser/kernel_check.mjs runs it in Chromium. Prints one line per failure, exits 1.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/fp16.h"
+#include "cpu/kernels.h"
+#include "cpu/quant_blocks.h"
+#include "cpu/reference_ops.h"
+
+using namespace webaccel;
+using namespace webaccel::cpu;
+
+namespace {
+
+int failures = 0, checks = 0;
+
+void expect_near(float got, float want, float rel, const char* what, size_t n, size_t a, size_t b) {
+  ++checks;
+  if (std::fabs(got - want) <= rel * (1.0f + std::fabs(want))) return;
+  if (++failures <= 20) std::printf("FAIL %s n=%zu (%zu, %zu): %.9g vs reference %.9g\n", what, n, a, b, got, want);
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Valid blocks (WQ: groups): any code bytes (Q8_0 -128 included), finite fp16 scales and mins.
+std::vector<uint8_t> random_rows(GgmlType type, size_t rows, size_t n, uint32_t seed) {
+  const auto traits = *ggml_type_traits(static_cast<uint32_t>(type));
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> bytes(rows * n / traits.block_elems * traits.block_bytes);
+  if (type == GgmlType::kF32) {
+    const auto f = random_floats(rows * n, seed);
+    std::memcpy(bytes.data(), f.data(), bytes.size());
+    return bytes;
+  }
+  for (auto& b : bytes) b = static_cast<uint8_t>(rng());
+  std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+  for (size_t off = 0; off < bytes.size(); off += traits.block_bytes) {
+    const uint16_t d = float_to_half(scale(rng)), m = float_to_half(-8 * scale(rng));
+    std::memcpy(&bytes[off], &d, 2);
+    if (type == GgmlType::kQ4_1 || wq_params(type)) std::memcpy(&bytes[off + 2], &m, 2);
+  }
+  return bytes;
+}
+
+void check_format(GgmlType type) {
+  const std::string name(ggml_type_name(type));
+  const auto traits = *ggml_type_traits(static_cast<uint32_t>(type));
+  for (size_t n : {32u, 96u, 160u, 384u, 576u, 640u, 1536u, 1568u}) {
+    if (n % traits.block_elems != 0) continue;
+    for (size_t rows : {1u, 3u, 7u, 17u}) {
+      for (size_t tokens : {1u, 2u, 3u, 5u, 9u}) {
+        const size_t row_bytes = n / traits.block_elems * traits.block_bytes;
+        const auto w = random_rows(type, rows, n, static_cast<uint32_t>(31 * n + rows));
+        const size_t act_bytes = activation_row_bytes(type, n);
+        std::vector<uint8_t> act(tokens * act_bytes);
+        for (size_t t = 0; t < tokens; ++t) {
+          const auto x = random_floats(n, static_cast<uint32_t>(7 * n + t));
+          quantize_activation(type, x.data(), act.data() + t * act_bytes, n);
+        }
+        const size_t out_stride = rows + 2;
+        std::vector<float> out(tokens * out_stride, -1.0f);
+        dot_rows_tokens(type, w.data(), row_bytes, rows, act.data(), act_bytes, tokens, n, out.data(), out_stride);
+        std::vector<float> single(rows);
+        for (size_t t = 0; t < tokens; ++t) {
+          dot_rows(type, w.data(), row_bytes, rows, act.data() + t * act_bytes, n, single.data());
+          for (size_t r = 0; r < rows; ++r) {
+            const float ref = reference::dot_row(type, w.data() + r * row_bytes, act.data() + t * act_bytes, n);
+            expect_near(out[t * out_stride + r], ref, 5e-5f, name.c_str(), n, t, r);
+            expect_near(single[r], ref, 5e-5f, name.c_str(), n, t, r);
+          }
+          expect_near(out[t * out_stride + rows], -1.0f, 0.0f, "wrote past the rows", n, t, rows);
+        }
+      }
+    }
+  }
+}
+
+void check_dot_f32() {
+  for (size_t n : {1u, 3u, 4u, 7u, 8u, 31u, 32u, 33u, 384u, 1001u}) {
+    const auto a = random_floats(n, static_cast<uint32_t>(n)), b = random_floats(n, static_cast<uint32_t>(n + 1));
+    double ref = 0;
+    for (size_t i = 0; i < n; ++i) ref += static_cast<double>(a[i]) * b[i];
+    expect_near(dot_f32(a.data(), b.data(), n), static_cast<float>(ref), 2e-6f * std::sqrt(static_cast<float>(n)), "dot_f32", n, 0, 0);
+  }
+}
+
+}  // namespace
+
+int main() {
+  std::printf("SIMD target: %s\n", simd_target_name());
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ8_0, GgmlType::kF32, GgmlType::kF16, GgmlType::kWQ4_G64})
+    check_format(type);
+  check_dot_f32();
+  std::printf("%d of %d checks failed\n", failures, checks);
+  return failures == 0 ? 0 : 1;
+}
