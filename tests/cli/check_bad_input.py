@@ -68,6 +68,14 @@ def main():
         cases.append(("bad top-p", ["generate", "-m", good_path, "-p", "hi", "--top-p", "0"], USAGE, "--top-p"))
         cases.append(("embed with no texts", ["embed", "-m", os.path.join(MODELS, "minilm")], INPUT, "no texts"))
         cases.append(("embed missing model folder", ["embed", "-m", os.path.join(tmp, "nomodel"), "hello"], IO, "config.json"))
+        # convert writes to the path run() checks for leftovers (out.json: partial files, output on error).
+        out = os.path.join(tmp, "out.json")
+        cases.append(("convert tiny model to f32", ["convert", "-m", good_path, "--to", "f32", "-o", out], 0, "[webaccel]"))
+        cases.append(("convert missing input", ["convert", "-m", os.path.join(tmp, "nope.gguf"), "-o", out], IO, "nope.gguf"))
+        cases.append(("convert truncated input", ["convert", "-m", os.path.join(tmp, "trunc.gguf"), "-o", out], FORMAT, "trunc.gguf"))
+        cases.append(("convert unwritable output", ["convert", "-m", good_path, "-o", os.path.join(tmp, "nodir", "x.gguf")], IO,
+                      os.path.join("nodir", "x.gguf")))
+        cases.append(("convert unknown --to", ["convert", "-m", good_path, "--to", "q4", "-o", out], USAGE, "--to"))
         if os.path.exists(SMOLLM):
             cases.append(("real model, prompt longer than context", ["generate", "-m", SMOLLM, "-p", "word " * 300, "--no-chat", "-c", "64"], INPUT, "context"))
 
