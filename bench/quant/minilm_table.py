@@ -1,53 +1,86 @@
 #!/usr/bin/env python3
-"""all-MiniLM-L6-v2 quantized in memory by webaccel: effective bits per weight, memory vs fp16 and
-mean cosine of sentence embeddings against the unquantized model, on the sentences of the
-evaluation part of GPL-3 (Debian base-files; calibration sentences from the other part).
+"""all-MiniLM-L6-v2 quantized by webaccel into real packages (`webaccel quantize`), each loaded back
+from disk by `webaccel eval -r models/minilm`: package size on disk, effective bits per weight,
+memory vs fp16, mean cosine of sentence embeddings against the f32 model and sentences/s, on the
+sentences of the evaluation part of GPL-3 (Debian base-files; calibration sentences from the other
+part). Packages go to build/quant/minilm-*; the load average is printed with each row.
 
-  python3 bench/quant/minilm_table.py [--threads N]"""
+  python3 bench/quant/minilm_table.py [--threads N] [--bin build/release/webaccel] [--only TEXT] [--reuse]"""
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", "release", "webaccel")
+MINILM = os.path.join(ROOT, "models", "minilm")
 TEXTS = os.path.join(ROOT, "build", "quant")
+CALIBRATION = ["--calibration", os.path.join(TEXTS, "calibration.txt")]
 # The guide config without "lm_head": an encoder has no head, and a key matching nothing is an error.
 MIXED = os.path.join(ROOT, "bench", "quant", "guide_mixed_encoder.json")
-CONFIGS = [("webaccel 8-bit (G64)", ["--bits", "8"]), ("webaccel 4-bit (G64)", ["--bits", "4"]),
-           ("webaccel 3-bit (G64)", ["--bits", "3"]), ("webaccel 2-bit (G64)", ["--bits", "2"]),
-           ("webaccel mixed (guide config)", ["--bits", "4", "--mixed", MIXED])] + \
-          [(f"webaccel adaptive {b} bpw", ["--adaptive", "--target-bpw", str(b), "--calibration",
-                                            os.path.join(TEXTS, "calibration.txt")]) for b in (2.5, 3.0, 4.0)]
-UNREACHABLE = "below what the formats can reach"
+CONFIGS = [("webaccel 8-bit (WQ8_G64)", ["--bits", "8"]), ("webaccel 4-bit (WQ4_G64)", ["--bits", "4"]),
+           ("webaccel 3-bit (WQ3_G64)", ["--bits", "3"]), ("webaccel 2-bit (WQ2_G64)", ["--bits", "2"]),
+           ("webaccel mixed (the guide's config without lm_head)", ["--bits", "4", "--mixed", MIXED])] + \
+          [(f"webaccel adaptive {b} bpw", ["--adaptive", "--target-bpw", str(b)] + CALIBRATION) for b in (2.5, 3.0, 4.0)]
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
+    return p
+
+
+def disk_bytes(path):
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+    return os.path.getsize(path)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--bin", default=os.environ.get("WEBACCEL_BIN", os.path.join(ROOT, "build", "release", "webaccel")))
+    ap.add_argument("--only", default="", help="only rows whose name contains this text")
+    ap.add_argument("--reuse", action="store_true", help="keep packages already made (re-measure quality and speed only)")
     args = ap.parse_args()
-    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "quant", "make_texts.py"), TEXTS], check=True)
+    run([sys.executable, os.path.join(ROOT, "bench", "quant", "make_texts.py"), TEXTS])
+    evaluation = os.path.join(TEXTS, "evaluation.txt")
     rows = []
+
+    def evaluate(model):
+        j = json.loads(run([args.bin, "eval", "-m", model, "-r", MINILM, "--text", evaluation, "-t", str(args.threads)]).stdout)
+        return j, os.getloadavg()[0]
+
+    if not args.only:
+        j, load = evaluate(MINILM)  # the f32 model against itself: the speed baseline
+        st = [f for f in os.listdir(MINILM) if f.endswith(".safetensors")]
+        rows.append({"format": "f32 safetensors (reference)", "bpw": 32.0, "disk_mib": disk_bytes(os.path.join(MINILM, st[0])) / 2**20,
+                     "reduction": -100.0, "cosine": j["mean_cosine"], "sps": j["sentences_per_second"], "load": load,
+                     "sentences": j["sentences"]})
     for name, flags in CONFIGS:
-        p = subprocess.run([BIN, "eval", "-m", os.path.join(ROOT, "models", "minilm"), "--text",
-                            os.path.join(TEXTS, "evaluation.txt"), "-t", str(args.threads)] + flags, capture_output=True, text=True)
-        if p.returncode != 0 and UNREACHABLE in p.stderr:
-            print(f"  {name}: refused: {p.stderr.strip()}", file=sys.stderr)  # e.g. 2.5 bpw: f32 tensors already cost too much
+        if args.only not in name:
             continue
-        if p.returncode != 0:
-            sys.exit(f"{name}: {p.stderr}")
-        j = json.loads(p.stdout)
-        q = j["quantization"]
-        rows.append((name, q["effective_bits_per_weight"], q["total_bytes"] / 2**20, q["memory_reduction_vs_fp16_percent"],
-                     j["mean_cosine"], j["sentences_per_second"], j["sentences"]))
+        pkg = os.path.join(TEXTS, "minilm-" + re.sub(r"[^a-z0-9.]+", "-", name.lower().replace("webaccel ", "")).strip("-"))
+        stats = pkg + ".json"
+        if not (args.reuse and os.path.exists(stats) and os.path.isdir(pkg)):
+            run([args.bin, "quantize", "-m", MINILM, "-o", pkg, "--stats", stats, "-t", str(args.threads)] + flags)
+        s = json.load(open(stats))
+        j, load = evaluate(pkg)
+        rows.append({"format": name, "bpw": s["effective_bits_per_weight"], "disk_mib": disk_bytes(pkg) / 2**20,
+                     "reduction": s["memory_reduction_vs_fp16_percent"], "cosine": j["mean_cosine"],
+                     "sps": j["sentences_per_second"], "load": load, "sentences": j["sentences"], "package": pkg})
         print(f"  {name}: {rows[-1]}", file=sys.stderr)
-    print(f"\nall-MiniLM-L6-v2, {rows[0][6]} sentences of the GPL-3 evaluation part; {args.threads} threads; {time.strftime('%Y-%m-%d')}\n")
-    print("| format | bits/weight | MiB | memory vs fp16 | mean cosine vs f32 | sentences/s |")
-    print("|---|---:|---:|---:|---:|---:|")
+    out = os.path.join(ROOT, "bench", "out")
+    os.makedirs(out, exist_ok=True)
+    json.dump({"date": time.strftime("%Y-%m-%d"), "threads": args.threads, "rows": rows}, open(os.path.join(out, "minilm.json"), "w"), indent=1)
+    print(f"\nall-MiniLM-L6-v2, {rows[0]['sentences']} sentences of the GPL-3 evaluation part; {args.threads} threads; {time.strftime('%Y-%m-%d')}\n")
+    print("| format | bits/weight | package on disk MiB | memory vs fp16 | mean cosine vs f32 | sentences/s | load average |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]:.3f} | {r[2]:.1f} | -{r[3]:.1f}% | {r[4]:.5f} | {r[5]:.1f} |")
+        print(f"| {r['format']} | {r['bpw']:.3f} | {r['disk_mib']:.1f} | {-r['reduction']:+.1f}% | {r['cosine']:.5f} | {r['sps']:.1f} | {r['load']:.1f} |")
 
 
 if __name__ == "__main__":

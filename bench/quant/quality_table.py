@@ -2,7 +2,8 @@
 """Quality and size of webaccel's quantizations of SmolLM2-135M next to llama.cpp's own, measured by
 the same eval code (webaccel eval) in the same run. Reference: the Q4_1 GGUF, dequantized.
 
-  .venv-peers/bin/python bench/quant/quality_table.py [--threads N] [--max-windows W]
+  .venv-peers/bin/python bench/quant/quality_table.py [--threads N] [--max-windows W] [--llama-cpp-only [--llama-cpp-match TEXT]]
+  (WEBACCEL_BIN picks the binary; default build/release/webaccel)
 
 Writes bench/out/quality.json and prints a Markdown table."""
 import argparse
@@ -14,7 +15,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, "build", "release", "webaccel")
+BIN = os.environ.get("WEBACCEL_BIN", os.path.join(ROOT, "build", "release", "webaccel"))
 REF = os.path.join(ROOT, "models", "smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 OUT = os.path.join(ROOT, "bench", "out")
 TEXTS = os.path.join(ROOT, "build", "quant")
