@@ -36,7 +36,7 @@ constexpr std::pair<std::string_view, std::string_view> kSources[] = {
 ${body}};
 }  // namespace
 
-std::string_view kernel_source(std::string_view family) {
+std::string_view embedded_kernel_source(std::string_view family) {
   for (const auto& [name, text] : kSources) {
     if (name == family) return text;
   }

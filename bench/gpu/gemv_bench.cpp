@@ -2,10 +2,12 @@
 // the engine's own Kernels::matmul (the committed src/gpu/wgsl kernels, dispatched exactly as the
 // engine dispatches them). Built by build_gemv_bench.sh, run by run_gemv_bench.sh.
 //
-// A timed run records N back-to-back dispatches (each writes the same y, so WebGPU orders them as
-// a decode step's chain), submitting every 8 so the GPU works while the CPU records, and waits for
-// the queue: time per GEMV = wall time / N, N chosen so a run lasts >= 3 ms. Where recording a
-// dispatch costs the CPU more than the GPU takes to run it (small matrices), this measures the CPU. The figure is the median of 25 runs after 3 warm-up runs. Weights are random bytes
+// Each figure times N back-to-back dispatches (each writes the same y, so WebGPU orders them as a
+// decode step's chain; N chosen so a run lasts >= 3 ms) two ways: "GPU": all N recorded, then one
+// submit, timed from the submit's return to the queue's end (the GPU starts at the submit, so this
+// is its time alone); "pipelined": submitting every 8 while recording on, wall time / N (where
+// recording costs the CPU more than the GPU's work, small matrices, this measures the CPU).
+// Figures are medians of 25 runs after 3 warm-up runs. Weights are random bytes
 // (speed does not depend on values) in enough copies (>= 512 MiB) that no dispatch finds its
 // matrix in L2.
 //   gemv_bench [--formats WQ4_G32,...] [--shapes 4096x4096,...] [--tune]
@@ -45,7 +47,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 struct Timing {
-  double seconds = 0;         // median wall time per dispatch
+  double seconds = 0;         // median GPU time per dispatch (recorded first, then one submit)
+  double pipelined_seconds = 0;  // median wall time per dispatch, submitting every 8 while recording
   double record_seconds = 0;  // median CPU time recording one dispatch (Kernels + device + wgpu)
 };
 
@@ -57,8 +60,14 @@ double median(std::vector<double> v) {
 // Per-call medians of `record` (which records one dispatch for iteration i).
 template <typename F>
 Timing time_dispatches(Device& device, int n, F record) {
-  std::vector<double> wall, rec;
+  std::vector<double> gpu, wall, rec;
   for (int run = 0; run < kWarmup + kRuns; run++) {
+    for (int i = 0; i < n; i++) record(i);
+    device.submit();
+    const auto submitted = Clock::now();
+    device.finish();
+    if (run >= kWarmup) gpu.push_back(std::chrono::duration<double>(Clock::now() - submitted).count() / n);
+
     const auto start = Clock::now();
     double recording = 0;
     for (int i = 0; i < n; i++) {
@@ -73,7 +82,7 @@ Timing time_dispatches(Device& device, int n, F record) {
       rec.push_back(recording / n);
     }
   }
-  return {median(wall), median(rec)};
+  return {median(gpu), median(wall), median(rec)};
 }
 
 double copy_gb_s(Device& device, uint64_t& bytes_out) {
@@ -97,8 +106,19 @@ double copy_gb_s(Device& device, uint64_t& bytes_out) {
 struct Result {
   Timing time;
   uint64_t bytes = 0;
-  MatmulTiling tiling;
+  std::string kernel;  // gemv.wgsl or matmul.wgsl, with its tiling
 };
+
+std::string kernel_name(GgmlType type, uint32_t rows, uint32_t cols, const DeviceInfo& info) {
+  const GpuFormat f = *gpu_format(type, cols);
+  char buf[64];
+  if (const auto g = gemv_tiling(f, rows, cols, use_subgroups(info.subgroups))) {
+    std::snprintf(buf, sizeof buf, "gemv wg%u upt%u rows%u step%u", g->wg, g->upt, g->rows(), 4 * g->step_quads);
+  } else {
+    std::snprintf(buf, sizeof buf, "matmul wg%u", matmul_tiling(f, cols, 1, use_subgroups(info.subgroups)).wg);
+  }
+  return buf;
+}
 
 Result gemv(Device& device, Kernels& kernels, GgmlType type, uint32_t rows, uint32_t cols) {
   const auto traits = ggml_type_traits(static_cast<uint32_t>(type));
@@ -130,7 +150,7 @@ Result gemv(Device& device, Kernels& kernels, GgmlType type, uint32_t rows, uint
                            std::max(kMaxDispatches, static_cast<int>(copies.size())));
   Result r;
   r.bytes = w0.weight_bytes;
-  r.tiling = matmul_tiling(*gpu_format(w0.type, cols), cols, 1, device.info().subgroups);
+  r.kernel = kernel_name(type, rows, cols, device.info());
   r.time = time_dispatches(device, n, [&](int i) {
     kernels.matmul(copies[i % copies.size()], BufferView{x}, BufferView{y}, 1);
   });
@@ -186,9 +206,15 @@ int main(int argc, char** argv) {
     const double copy = copy_gb_s(*device, copy_bytes);
     std::printf("# copy kernel (src/gpu/wgsl/copy.wgsl), %llu MiB read + written: %.0f GB/s\n\n",
                 static_cast<unsigned long long>(copy_bytes >> 20), copy);
+    {  // the fixed cost of one dependent dispatch: a chain of tiny GEMVs
+      const Result tiny = gemv(*device, kernels, GgmlType::kWQ4_G32, 64, 256);
+      std::printf("# one dependent dispatch (WQ4_G32 64x256 GEMV chain): %.1f us GPU, %.1f us pipelined, %.1f us CPU "
+                  "to record\n\n", tiny.time.seconds * 1e6, tiny.time.pipelined_seconds * 1e6,
+                  tiny.time.record_seconds * 1e6);
+    }
     if (!tune) {
-      std::printf("| format | rows x cols | weight + scale MB | time us | GB/s | of copy | wg | CPU us to record |\n");
-      std::printf("|---|---|---:|---:|---:|---:|---|---:|\n");
+      std::printf("| format | rows x cols | weight + scale MB | kernel | GPU us | GB/s | of copy | pipelined us | CPU us to record |\n");
+      std::printf("|---|---|---:|---|---:|---:|---:|---:|---:|\n");
     }
     for (const auto& fname : split(formats, ',')) {
       const auto type = type_named(fname);
@@ -201,22 +227,25 @@ int main(int argc, char** argv) {
         const uint32_t rows = std::stoul(rc.at(0));
         uint32_t cols = std::stoul(rc.at(1));
         if (wk_bits(*type)) cols = cols / kWkSuperBlock * kWkSuperBlock;  // WK rows hold whole 192-weight blocks
-        if (tune) {
+        if (tune) {  // GB/s (GPU time) of matmul.wgsl and of gemv.wgsl tilings
           std::printf("%s %ux%u:", fname.c_str(), rows, cols);
-          for (uint32_t wg : {32u, 64u, 128u, 256u, 512u}) {
-            override_tiling_for_tuning(MatmulTiling{wg, 0, 0});
+          const GemvTuning tunings[] = {{0, 0, 0, 0, true}, {0, 0, 2, 1}, {0, 0, 2, 2}, {0, 0, 4, 2}, {0, 0, 4, 4},
+                                        {0, 0, 8, 4},       {0, 1, 4, 2}, {0, 2, 4, 2}, {0, 4, 4, 2}, {0, 0, 8, 2}};
+          for (const GemvTuning& t : tunings) {
+            override_gemv_for_tuning(t);
             const Result res = gemv(*device, kernels, *type, rows, cols);
-            std::printf(" wg%u %.0f", wg, res.bytes / res.time.seconds / 1e9);
+            std::printf(" [%s] %.0f", res.kernel.c_str(), res.bytes / res.time.seconds / 1e9);
             std::fflush(stdout);
           }
-          override_tiling_for_tuning(MatmulTiling{0, 0, 0});
+          override_gemv_for_tuning({});
           std::printf("\n");
           continue;
         }
         const Result r = gemv(*device, kernels, *type, rows, cols);
         const double gbs = r.bytes / r.time.seconds / 1e9;
-        std::printf("| %s | %ux%u | %.1f | %.1f | %.0f | %.0f%% | %u | %.1f |\n", fname.c_str(), rows, cols,
-                    r.bytes / 1e6, r.time.seconds * 1e6, gbs, 100 * gbs / copy, r.tiling.wg, r.time.record_seconds * 1e6);
+        std::printf("| %s | %ux%u | %.1f | %s | %.1f | %.0f | %.0f%% | %.1f | %.1f |\n", fname.c_str(), rows, cols,
+                    r.bytes / 1e6, r.kernel.c_str(), r.time.seconds * 1e6, gbs, 100 * gbs / copy,
+                    r.time.pipelined_seconds * 1e6, r.time.record_seconds * 1e6);
         std::fflush(stdout);
       }
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/error.h"
@@ -58,6 +59,7 @@ Buffer GpuLlama::scratch(uint64_t floats, const char* name) {
 GpuLlama::GpuLlama(Kernels& kernels, const LlamaWeights& w, uint32_t n_ctx, bool fuse)
     : k_(kernels), hp_(w.hp), n_ctx_(n_ctx) {
   if (n_ctx == 0) fail(ErrorKind::kUsage, "context size must be positive");
+  if (const char* e = std::getenv("WEBACCEL_GPU_SUBMIT_LAYERS"); e && *e) submit_every_layers_ = std::atoi(e);
   const uint64_t q_dim = hp_.n_head * hp_.head_dim, kv_dim = hp_.n_head_kv * hp_.head_dim;
   tok_embd_ = k_.upload(w.tok_embd, "token_embd.weight");
   output_tied_ = w.output.data == w.tok_embd.data;
@@ -109,6 +111,9 @@ GpuLlama::GpuLlama(Kernels& kernels, const LlamaWeights& w, uint32_t n_ctx, bool
   }
   ff_ = scratch(kMaxBatch * hp_.n_ff, "ffn hidden");
   logits_ = scratch(hp_.n_vocab, "logits");
+  fused_decode_ = std::all_of(layers_.begin(), layers_.end(), [&](const Layer& L) {
+    return k_.gemv_fusable(L.wqkv) && k_.gemv_fusable(L.w_gate_up) && k_.gemv_fusable(L.w_down);
+  });
 }
 
 GpuLlama::~GpuLlama() {
@@ -150,12 +155,21 @@ void GpuLlama::eval_chunk(std::span<const int32_t> tokens) {
   if (!k_.collecting()) k_.device().write_buffer(ids_, 0, tokens.data(), T * sizeof(int32_t));
   auto v = [](Buffer b) { return BufferView{b, 0, 0}; };
 
-  // Per layer, fused: 9 dispatches (unfused: 13 and two copies).
+  // Per layer, fused: 9 dispatches (unfused: 13 and two copies); one token: 6, the norms and SiLU
+  // computed by the products that read them.
+  const bool decode_fused = T == 1 && fused_decode_;
   k_.embed_rows(tok_embd_, v(ids_), v(x_), T);                                    // x (T, d)
-  for (const auto& L : layers_) {
-    k_.rms_norm(v(x_), v(L.attn_norm), v(xn_), T, d, hp_.rms_eps);                // xn (T, d)
+  for (size_t li = 0; li < layers_.size(); li++) {
+    const Layer& L = layers_[li];
+    // After the first layer, then every few: the GPU starts early and never waits long for work.
+    if (!k_.collecting() && submit_every_layers_ && li > 0 && (li - 1) % submit_every_layers_ == 0) k_.device().submit();
+    if (decode_fused) {
+      k_.gemv_rms_normed(L.wqkv, v(x_), v(L.attn_norm), hp_.rms_eps, v(qkv_));    // qkv (1, q_dim + 2 kv_dim)
+    } else {
+      k_.rms_norm(v(x_), v(L.attn_norm), v(xn_), T, d, hp_.rms_eps);              // xn (T, d)
+    }
     if (L.wqkv.rows) {
-      k_.matmul(L.wqkv, v(xn_), v(qkv_), T);                                      // qkv (T, q_dim + 2 kv_dim)
+      if (!decode_fused) k_.matmul(L.wqkv, v(xn_), v(qkv_), T);                   // qkv (T, q_dim + 2 kv_dim)
       // q rotated in place; k rotated and v copied into the caches (n_ctx, kv_dim).
       k_.rope_kv(v(qkv_), v(L.k_cache), v(L.v_cache), T, qkv_dim, hp_.n_head, hp_.n_head_kv, hd, hp_.n_rot, n_past_,
                  hp_.rope_base);
@@ -172,6 +186,11 @@ void GpuLlama::eval_chunk(std::span<const int32_t> tokens) {
                    n_past_ + T, /*causal=*/true, scale);                          // attn (T, q_dim)
     }
     k_.matmul(L.wo, v(attn_), v(x_), T, nullptr, /*accumulate=*/true);           // x += attn · woᵀ
+    if (decode_fused) {
+      k_.gemv_rms_normed(L.w_gate_up, v(x_), v(L.ffn_norm), hp_.rms_eps, v(gate_up_));  // [gate | up] (1, 2 n_ff)
+      k_.gemv_gated(L.w_down, v(gate_up_), v(x_), /*accumulate=*/true);           // x += (silu(gate) up) · w_downᵀ
+      continue;
+    }
     k_.rms_norm(v(x_), v(L.ffn_norm), v(xn_), T, d, hp_.rms_eps);
     if (L.w_gate_up.rows) {
       k_.matmul(L.w_gate_up, v(xn_), v(gate_up_), T);                             // [gate | up] (T, 2 n_ff)
@@ -183,10 +202,14 @@ void GpuLlama::eval_chunk(std::span<const int32_t> tokens) {
     }
     k_.matmul(L.w_down, v(ff_), v(x_), T, nullptr, /*accumulate=*/true);         // x += ff · w_downᵀ
   }
-  // Only the last position's logits: its row moves to row 0 so every binding starts at offset 0.
-  if (!k_.collecting()) k_.device().copy(x_, uint64_t{T - 1} * d * sizeof(float), xn_, 0, d * sizeof(float));
-  k_.rms_norm(v(xn_), v(output_norm_), v(x_), 1, d, hp_.rms_eps);
-  k_.matmul(output_, v(x_), v(logits_), 1);                                      // logits (n_vocab)
+  if (decode_fused && k_.gemv_fusable(output_)) {
+    k_.gemv_rms_normed(output_, v(x_), v(output_norm_), hp_.rms_eps, v(logits_));  // logits (n_vocab)
+  } else {
+    // Only the last position's logits: its row moves to row 0 so every binding starts at offset 0.
+    if (!k_.collecting()) k_.device().copy(x_, uint64_t{T - 1} * d * sizeof(float), xn_, 0, d * sizeof(float));
+    k_.rms_norm(v(xn_), v(output_norm_), v(x_), 1, d, hp_.rms_eps);
+    k_.matmul(output_, v(x_), v(logits_), 1);                                    // logits (n_vocab)
+  }
   if (!k_.collecting()) n_past_ += T;
 }
 

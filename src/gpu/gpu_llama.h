@@ -56,6 +56,9 @@ class GpuLlama {
   uint64_t weight_bytes() const;
 
   static constexpr uint32_t kMaxBatch = 64;  // prompt tokens per recorded chunk
+  // Layers recorded between submits within a step, so the GPU starts while the CPU records the
+  // rest (0: one submit per step). $WEBACCEL_GPU_SUBMIT_LAYERS overrides it (bench/gpu).
+  static constexpr uint32_t kSubmitEveryLayers = 4;
 
  private:
   struct Layer {
@@ -76,6 +79,8 @@ class GpuLlama {
   LlamaHparams hp_;
   uint32_t n_ctx_;
   uint32_t n_past_ = 0;
+  uint32_t submit_every_layers_ = kSubmitEveryLayers;
+  bool fused_decode_ = false;  // every layer's products run by gemv.wgsl: one-token steps fuse the norms and SiLU
   GpuMatrix tok_embd_, output_;
   bool output_tied_ = false;
   Buffer output_norm_;

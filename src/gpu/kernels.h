@@ -38,6 +38,14 @@ class Kernels {
   void matmul(const GpuMatrix& w, BufferView x, BufferView y, uint32_t tokens, const BufferView* bias = nullptr,
               bool accumulate = false);
   // out(tokens, table.cols) = rows ids[t] of the table, dequantized; ids are u32.
+  // One-token products whose input is computed as it is read (gemv.wgsl's x_mode), a dispatch
+  // and a round trip through memory fewer than the op then the product: y (+)= (RMSNorm(x) *
+  // norm) · Wᵀ, and y (+)= (SiLU(gate) * up) · Wᵀ with gate_up = [gate | up] (2 cols). Only where
+  // gemv_fusable(w); the caller runs the two steps otherwise.
+  bool gemv_fusable(const GpuMatrix& w) const;
+  void gemv_rms_normed(const GpuMatrix& w, BufferView x, BufferView norm, float eps, BufferView y,
+                       bool accumulate = false);
+  void gemv_gated(const GpuMatrix& w, BufferView gate_up, BufferView y, bool accumulate = false);
   void embed_rows(const GpuMatrix& table, BufferView ids, BufferView out, uint32_t tokens);
   void rms_norm(BufferView x, BufferView weight, BufferView y, uint32_t tokens, uint32_t dim, float eps);
   void layer_norm(BufferView x, BufferView gamma, BufferView beta, BufferView y, uint32_t tokens, uint32_t dim,
@@ -79,6 +87,9 @@ class Kernels {
   // `libs`: WGSL files composed in front of the family's (shared functions); the key is the family's.
   Pipeline get(const std::string& family, std::vector<std::pair<std::string, double>> constants,
                std::initializer_list<std::string_view> libs = {});
+  enum class GemvInput : uint32_t { kX = 0, kRmsNormed = 1, kGated = 2 };
+  void gemv(const GpuMatrix& w, GemvInput input, BufferView x, BufferView aux, float eps, BufferView y,
+            const BufferView* bias, bool accumulate);
   void run(Pipeline p, std::span<const uint8_t> params, std::span<const BufferView> buffers, uint32_t gx,
            uint32_t gy = 1, uint32_t gz = 1);
 

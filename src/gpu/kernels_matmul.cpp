@@ -15,7 +15,8 @@ constexpr uint32_t kEmbedWg = 64;
 
 struct MatmulParams {
   uint32_t n_rows, cols, tokens, y_stride, y_row0, flags, code_base, hi_base, scale_base;
-  uint32_t pad[3] = {0, 0, 0};
+  float x_eps = 0;
+  uint32_t pad[2] = {0, 0};
 };
 struct EmbedParams {
   uint32_t range_row0, n_rows, cols, tokens, code_base, hi_base, scale_base;
@@ -120,37 +121,92 @@ Buffer Kernels::upload_f32(const float* data, size_t n, const std::string& name)
   return b;
 }
 
+namespace {
+
+MatmulParams matmul_params(const GpuMatrix& w, const RowRange& r, uint32_t tokens, bool bias, bool accumulate,
+                           float eps = 0) {
+  return MatmulParams{static_cast<uint32_t>(r.rows),
+                      w.cols,
+                      tokens,
+                      w.rows,
+                      static_cast<uint32_t>(r.row0),
+                      (bias ? kFlagBias : 0) | (accumulate ? kFlagAccumulate : 0),
+                      static_cast<uint32_t>(r.codes_base),
+                      static_cast<uint32_t>(r.hi_base),
+                      static_cast<uint32_t>(r.scales_base),
+                      eps};
+}
+
+}  // namespace
+
 void Kernels::matmul(const GpuMatrix& w, BufferView x, BufferView y, uint32_t tokens, const BufferView* bias,
                      bool accumulate) {
   if (tokens == 0 || w.rows == 0) return;
   const GpuFormat f = resident_format(w);
   const DeviceInfo& info = device_.info();
   const bool subgroups = use_subgroups(info.subgroups);
+  if (tokens == 1 && gemv_tiling(f, w.rows, w.cols, subgroups)) {
+    gemv(w, GemvInput::kX, x, x, 0, y, bias, accumulate);
+    return;
+  }
   const MatmulTiling t = matmul_tiling(f, w.cols, tokens, subgroups);
   auto constants = format_constants(f);
   constants.insert(constants.end(), {{"wg", t.wg}, {"tok", t.tok}});
   const Pipeline p = composed_pipeline(
       device_, collecting_, collected_, subgroups ? "matmul:reduce=subgroup" : "matmul:reduce=workgroup",
-      {subgroups ? "lib_reduce_subgroup" : "lib_reduce_workgroup", "lib_quant_decode", "matmul"},
+      {subgroups ? "lib_reduce_subgroup" : "lib_reduce_workgroup", "lib_quant_decode", "lib_matmul_io", "matmul"},
       std::move(constants));
   if (collecting_) return;
   for (const RowRange& r : ranges_for(w, f, info, t.rows)) {
-    const MatmulParams params{static_cast<uint32_t>(r.rows),
-                              w.cols,
-                              tokens,
-                              w.rows,
-                              static_cast<uint32_t>(r.row0),
-                              (bias ? kFlagBias : 0) | (accumulate ? kFlagAccumulate : 0),
-                              static_cast<uint32_t>(r.codes_base),
-                              static_cast<uint32_t>(r.hi_base),
-                              static_cast<uint32_t>(r.scales_base)};
     BufferView views[6];
     plane_views(w, r, views);
     views[3] = x;
     views[4] = bias ? *bias : x;  // x again when unused: read-only bindings may alias
     views[5] = y;
-    run(p, as_params(params), views, static_cast<uint32_t>((r.rows + t.rows - 1) / t.rows),
-        (tokens + t.tok - 1) / t.tok);
+    run(p, as_params(matmul_params(w, r, tokens, bias, accumulate)), views,
+        static_cast<uint32_t>((r.rows + t.rows - 1) / t.rows), (tokens + t.tok - 1) / t.tok);
+  }
+}
+
+bool Kernels::gemv_fusable(const GpuMatrix& w) const {
+  return w.rows && gemv_tiling(resident_format(w), w.rows, w.cols, use_subgroups(device_.info().subgroups));
+}
+
+void Kernels::gemv_rms_normed(const GpuMatrix& w, BufferView x, BufferView norm, float eps, BufferView y,
+                              bool accumulate) {
+  gemv(w, GemvInput::kRmsNormed, x, norm, eps, y, nullptr, accumulate);
+}
+
+void Kernels::gemv_gated(const GpuMatrix& w, BufferView gate_up, BufferView y, bool accumulate) {
+  gemv(w, GemvInput::kGated, gate_up, gate_up, 0, y, nullptr, accumulate);
+}
+
+void Kernels::gemv(const GpuMatrix& w, GemvInput input, BufferView x, BufferView aux, float eps, BufferView y,
+                   const BufferView* bias, bool accumulate) {
+  if (w.rows == 0) return;
+  const GpuFormat f = resident_format(w);
+  const DeviceInfo& info = device_.info();
+  const auto t = gemv_tiling(f, w.rows, w.cols, use_subgroups(info.subgroups));
+  if (!t) fail(ErrorKind::kInternal, "gpu: no single-token kernel for a " + std::string(ggml_type_name(w.type)) + " matrix");
+  auto constants = format_constants(f);
+  constants.insert(constants.end(), {{"wg", t->wg},
+                                     {"upt", t->upt},
+                                     {"row_quads", t->row_quads},
+                                     {"step_quads", t->step_quads},
+                                     {"x_mode", static_cast<uint32_t>(input)}});
+  const Pipeline p = composed_pipeline(device_, collecting_, collected_, "gemv",
+                                       {"lib_reduce_subgroup", "lib_quant_decode", "lib_matmul_io", "gemv"},
+                                       std::move(constants));
+  if (collecting_) return;
+  for (const RowRange& r : ranges_for(w, f, info, t->rows())) {
+    BufferView views[7];
+    plane_views(w, r, views);
+    views[3] = x;
+    views[4] = bias ? *bias : x;  // x again when unused: read-only bindings may alias
+    views[5] = y;
+    views[6] = aux;
+    run(p, as_params(matmul_params(w, r, 1, bias, accumulate, eps)), views,
+        static_cast<uint32_t>((r.rows + t->rows() - 1) / t->rows()));
   }
 }
 

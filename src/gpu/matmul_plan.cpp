@@ -11,6 +11,12 @@ constexpr uint32_t kMaxWorkgroupReduceFloats = 8192;  // lib_reduce_workgroup.wg
 uint64_t testing_limit = 0;
 bool testing_no_subgroups = false;
 MatmulTiling tuning{0, 0, 0};
+GemvTuning gemv_tuning;
+constexpr uint32_t kGemvMaxWg = 256;            // WebGPU's default maxComputeInvocationsPerWorkgroup
+constexpr uint32_t kGemvXFloatsPerThread = 64;  // x kept in registers per thread
+constexpr uint32_t kGemvMaxUpt = 4;             // gemv.wgsl's xa..xd
+constexpr uint32_t kSubgroupReduceFloats = 2048;  // lib_reduce_subgroup.wgsl's partials
+constexpr uint32_t kMinSubgroupSize = 4;
 
 uint32_t pow2_floor(uint64_t n) {
   uint32_t p = 1;
@@ -38,6 +44,32 @@ MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, b
   if (!subgroups) t.wg = std::min(t.wg, kMaxWorkgroupReduceFloats / (t.rows * t.tok));
   return t;
 }
+
+std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_t cols, bool subgroups) {
+  if (!subgroups || f.bits > 8 || gemv_tuning.off) return std::nullopt;
+  const uint32_t unit = unit_weights(f.bits);
+  const uint64_t units = cols / unit;
+  const uint32_t upt_max = gemv_tuning.upt_max ? gemv_tuning.upt_max
+                                               : std::clamp<uint32_t>(kGemvXFloatsPerThread / unit, 1, kGemvMaxUpt);
+  GemvTiling t;
+  t.wg = 32;  // the fewest threads that cover the row with at most upt_max units each
+  while (t.wg < kGemvMaxWg && uint64_t{t.wg} * upt_max < units) t.wg *= 2;
+  if (gemv_tuning.wg) t.wg = gemv_tuning.wg;
+  t.upt = static_cast<uint32_t>((units + t.wg - 1) / t.wg);
+  if (t.upt > kGemvMaxUpt) return std::nullopt;
+  t.upt = std::max<uint32_t>(t.upt, 1);
+  // 16 rows per workgroup on tall matrices, 8 below 8192 rows so a big GPU still gets enough
+  // workgroups (H200, docs/benchmarks.md); two quads' loads in flight per step.
+  t.row_quads = rows >= 8192 ? 4 : 2;
+  if (gemv_tuning.row_quads) t.row_quads = gemv_tuning.row_quads;
+  // Every subgroup's row totals must fit the reduction's workgroup memory.
+  while (t.row_quads > 1 && t.wg / kMinSubgroupSize * t.rows() > kSubgroupReduceFloats) t.row_quads /= 2;
+  t.step_quads = std::min<uint32_t>(gemv_tuning.step_quads ? gemv_tuning.step_quads : 2, t.row_quads);
+  if (t.row_quads % t.step_quads != 0) t.step_quads = 1;
+  return t;
+}
+
+void override_gemv_for_tuning(const GemvTuning& t) { gemv_tuning = t; }
 
 std::vector<RowRange> split_rows(const GpuFormat& f, uint64_t rows, uint64_t cols, uint64_t binding_limit,
                                  uint64_t max_rows) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "gpu/weight_layout.h"
@@ -18,6 +19,23 @@ struct MatmulTiling {
 MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, bool subgroups);
 // bench/gpu tries other workgroup sizes: a nonzero wg replaces the chosen one (0: none).
 void override_tiling_for_tuning(const MatmulTiling& t);
+
+// gemv.wgsl's tiling for a quantized single-token product, or none where matmul.wgsl runs it
+// (float formats, no subgroups, rows wider than 4 units per thread of a 256-thread workgroup).
+struct GemvTiling {
+  uint32_t wg = 128;       // threads per workgroup, together covering a row's units
+  uint32_t upt = 1;        // units per thread and row (each thread's x stays in registers)
+  uint32_t row_quads = 4;  // rows per workgroup / 4
+  uint32_t step_quads = 2; // quads whose loads are issued together (divides row_quads)
+  uint32_t rows() const { return 4 * row_quads; }
+};
+std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_t cols, bool subgroups);
+// bench/gpu tries other tilings: nonzero fields replace the chosen ones; `off` forces matmul.wgsl.
+struct GemvTuning {
+  uint32_t wg = 0, upt_max = 0, row_quads = 0, step_quads = 0;
+  bool off = false;
+};
+void override_gemv_for_tuning(const GemvTuning& t);
 
 // Rows [row0, row0 + rows) and where each plane's binding starts: a 256-aligned byte offset plus
 // the remainder in the kernel's element units (codes vec4, hi vec2, scales u32 / f16 / vec4).

@@ -12,6 +12,7 @@
 
 #include "core/fp16.h"
 #include "gpu/gpu_llama.h"
+#include "gpu/matmul_plan.h"
 #include "gpu_test_fixture.h"
 
 namespace webaccel::gpu {
@@ -25,8 +26,9 @@ struct TinyModel {
 };
 
 // 2 layers, 64 wide, 4 query heads over 2 KV heads of 16, FFN 96, vocab 67; f32 matrices, except
-// layer 1's attn_v and ffn_up in f16 (so that layer's Q|K|V and gate|up cannot be stacked).
-TinyModel tiny_model() {
+// layer 1's attn_v and ffn_up in f16 (so that layer's Q|K|V and gate|up cannot be stacked). With
+// `q8`, every matrix is Q8_0 instead (one-token steps then run gemv.wgsl with fused inputs).
+TinyModel tiny_model(bool q8 = false) {
   TinyModel m;
   LlamaHparams& hp = m.w.hp;
   hp.n_vocab = 67; hp.n_ctx_train = 64; hp.n_embd = 64; hp.n_layer = 2; hp.n_head = 4; hp.n_head_kv = 2;
@@ -35,6 +37,16 @@ TinyModel tiny_model() {
   std::normal_distribution<float> dist(0.0f, 0.15f);
   m.storage.reserve(32);
   auto matrix = [&](size_t rows, size_t cols, GgmlType type = GgmlType::kF32) {
+    if (q8) {  // blocks of 32: f16 d, then 32 int8 codes
+      auto& bytes = m.storage.emplace_back(rows * cols / 32 * 34);
+      std::uniform_int_distribution<int> code(-127, 127);
+      for (size_t b = 0; b < rows * cols / 32; ++b) {
+        const uint16_t d = float_to_half(0.15f / 64 * (1.0f + std::abs(dist(rng))));
+        std::memcpy(bytes.data() + 34 * b, &d, 2);
+        for (int i = 0; i < 32; ++i) bytes[34 * b + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(code(rng)));
+      }
+      return cpu::WeightMatrix{GgmlType::kQ8_0, rows, cols, bytes.data(), cols / 32 * 34};
+    }
     const size_t elem = type == GgmlType::kF16 ? 2 : 4;
     auto& bytes = m.storage.emplace_back(rows * cols * elem);
     for (size_t i = 0; i < rows * cols; ++i) {
@@ -76,6 +88,17 @@ TinyModel tiny_model() {
   return m;
 }
 
+// Logits equal up to float rounding (and not vanished, which would make that trivial).
+void expect_same_logits(const std::vector<float>& a, const std::vector<float>& b, int step) {
+  double worst = 0.0, top = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double(a[i]) - b[i]));
+    top = std::max(top, std::abs(double(b[i])));
+  }
+  EXPECT_GT(top, 1e-3) << "logits vanished at step " << step;
+  EXPECT_LE(worst, 1e-5 * std::max(top, 1.0)) << "step " << step;
+}
+
 TEST_F(GpuLlamaFusion, FusedForwardMatchesUnfused) {
   const TinyModel m = tiny_model();
   GpuLlama fused(*kernels_, m.w, 32, /*fuse=*/true), plain(*kernels_, m.w, 32, /*fuse=*/false);
@@ -85,18 +108,38 @@ TEST_F(GpuLlamaFusion, FusedForwardMatchesUnfused) {
   const std::vector<int32_t> prompt = {3, 17, 42, 5, 66};
   auto a = fused.eval_sync(prompt), b = plain.eval_sync(prompt);
   for (int step = 0; step < 4; ++step) {
-    double worst = 0.0, top = 0.0;
-    for (size_t i = 0; i < a.size(); ++i) {
-      worst = std::max(worst, std::abs(double(a[i]) - b[i]));
-      top = std::max(top, std::abs(double(b[i])));
-    }
-    ASSERT_GT(top, 1e-3) << "logits vanished at step " << step;
-    EXPECT_LE(worst, 1e-5 * std::max(top, 1.0)) << "step " << step;
+    expect_same_logits(a, b, step);
     const int32_t next = static_cast<int32_t>(std::max_element(b.begin(), b.end()) - b.begin());
     a = fused.eval_sync(std::span<const int32_t>(&next, 1));
     b = plain.eval_sync(std::span<const int32_t>(&next, 1));
   }
   EXPECT_EQ(fused.n_past(), plain.n_past());
+}
+
+// One-token steps of a quantized model run gemv.wgsl with RMSNorm and SiLU·up computed inside the
+// products (6 dispatches per layer); the same model without subgroups runs the separate kernels.
+TEST_F(GpuLlamaFusion, FusedDecodeMatchesSeparateKernels) {
+  if (!device_->info().subgroups) GTEST_SKIP() << "gemv.wgsl needs subgroups";
+  const TinyModel m = tiny_model(/*q8=*/true);
+  GpuLlama fused(*kernels_, m.w, 32, /*fuse=*/true);
+  disable_subgroups_for_testing(true);
+  GpuLlama separate(*kernels_, m.w, 32, /*fuse=*/true);
+  disable_subgroups_for_testing(false);
+  auto eval = [](GpuLlama& model, bool subgroups, std::span<const int32_t> tokens) {
+    disable_subgroups_for_testing(!subgroups);
+    auto logits = model.eval_sync(tokens);
+    disable_subgroups_for_testing(false);
+    return logits;
+  };
+  fused.precompile();
+  const std::vector<int32_t> prompt = {3, 17, 42};
+  auto a = eval(fused, true, prompt), b = eval(separate, false, prompt);
+  for (int step = 0; step < 4; ++step) {
+    expect_same_logits(a, b, step);
+    const int32_t next = static_cast<int32_t>(std::max_element(b.begin(), b.end()) - b.begin());
+    a = eval(fused, true, std::span<const int32_t>(&next, 1));
+    b = eval(separate, false, std::span<const int32_t>(&next, 1));
+  }
 }
 
 }  // namespace

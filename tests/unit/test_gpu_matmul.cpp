@@ -181,6 +181,68 @@ TEST_F(GpuMatmul, SuperBlockFormats) {
   }
 }
 
+// gemv.wgsl (one token, quantized, subgroups): rows wider than one unit per thread, partial
+// row tiles, bias and accumulate, and the tilings bench/gpu tries.
+TEST_F(GpuMatmul, GemvTilings) {
+  if (!device_->info().subgroups) GTEST_SKIP() << "gemv.wgsl needs subgroups";
+  const GgmlType quantized[] = {GgmlType::kWQ2_G64, GgmlType::kWQ3_G32, GgmlType::kWQ4_G128, GgmlType::kWQ8_G32,
+                                GgmlType::kQ4_0,    GgmlType::kQ4_1,    GgmlType::kQ8_0,     GgmlType::kWK3};
+  for (GgmlType type : quantized) {
+    ASSERT_TRUE(gemv_tiling(*gpu_format(type, 4608), 45, 4608, true).has_value());
+    check_matmul(type, 45, 4608, 1, true, true);  // 72..288 units: up to 3 per thread
+  }
+  check_matmul(GgmlType::kWQ3_G64, 3, 192 * 5, 1, false, false);  // fewer rows than a tile
+  for (const GemvTuning& t : {GemvTuning{0, 1, 1, 1}, GemvTuning{256, 0, 8, 4}, GemvTuning{32, 4, 2, 2}}) {
+    override_gemv_for_tuning(t);
+    check_matmul(GgmlType::kWQ4_G32, 77, 4096, 1, true, false);
+    check_matmul(GgmlType::kWQ2_G32, 13, 2048, 1, false, true);
+  }
+  override_gemv_for_tuning({});
+}
+
+// gemv.wgsl's computed inputs: y (+)= (RMSNorm(x) * norm) · Wᵀ and y (+)= (SiLU(gate) * up) · Wᵀ.
+TEST_F(GpuMatmul, GemvFusedInputs) {
+  if (!device_->info().subgroups) GTEST_SKIP() << "gemv.wgsl needs subgroups";
+  const float eps = 1e-5f;
+  for (GgmlType type : {GgmlType::kWQ3_G64, GgmlType::kWK2}) {
+    for (size_t cols : {size_t{576}, size_t{4608}}) {
+      for (bool accumulate : {false, true}) {
+        SCOPED_TRACE(std::string(ggml_type_name(type)) + " cols " + std::to_string(cols) +
+                     (accumulate ? " accumulate" : ""));
+        const size_t rows = 37;
+        const CpuMatrix c = make_matrix(type, rows, cols, static_cast<uint32_t>(cols + accumulate));
+        const GpuMatrix g = upload(c);
+        ASSERT_TRUE(kernels_->gemv_fusable(g));
+        const auto x = random_floats(2 * cols, 11), norm = random_floats(cols, 12), y0 = random_floats(rows, 13);
+        // The inputs the fused kernels compute, in double.
+        double ss = 0;
+        for (size_t i = 0; i < cols; i++) ss += double{x[i]} * x[i];
+        const double scale = 1.0 / std::sqrt(ss / cols + eps);
+        std::vector<double> normed(cols), gated(cols);
+        for (size_t i = 0; i < cols; i++) {
+          normed[i] = x[i] * scale * norm[i];
+          gated[i] = x[i] / (1.0 + std::exp(-double{x[i]})) * x[cols + i];
+        }
+        const Buffer xb = floats(x), nb = floats(norm), y1 = floats(y0), y2 = floats(y0);
+        kernels_->gemv_rms_normed(g, BufferView{xb}, BufferView{nb}, eps, BufferView{y1}, accumulate);
+        kernels_->gemv_gated(g, BufferView{xb}, BufferView{y2}, accumulate);
+        const auto got_normed = download(y1, rows), got_gated = download(y2, rows);
+        for (size_t r = 0; r < rows; r++) {
+          double want_n = accumulate ? y0[r] : 0, want_g = want_n, mag_n = 0, mag_g = 0;
+          for (size_t i = 0; i < cols; i++) {
+            want_n += c.values[r * cols + i] * normed[i];
+            want_g += c.values[r * cols + i] * gated[i];
+            mag_n += std::abs(c.values[r * cols + i] * normed[i]);
+            mag_g += std::abs(c.values[r * cols + i] * gated[i]);
+          }
+          EXPECT_LT(std::abs(got_normed[r] - want_n) / (mag_n + 1), 2e-5) << "row " << r;
+          EXPECT_LT(std::abs(got_gated[r] - want_g) / (mag_g + 1), 2e-5) << "row " << r;
+        }
+      }
+    }
+  }
+}
+
 TEST_F(GpuMatmul, FormatsWithoutKernelConvertToF16) {
   // BF16 and Q5_0 have no GPU kernel; WQ2/WQ3 rows of 96 are not whole 64-weight units.
   for (GgmlType type : {GgmlType::kBF16, GgmlType::kQ5_0, GgmlType::kWQ2_G32, GgmlType::kWQ3_G32}) {

@@ -1,0 +1,191 @@
+// y(rows) = W x (+ bias) (+ y when accumulating) for one token and a quantized W (bits <= 8), on
+// devices with subgroups. Composed by the C++ as: lib_reduce_subgroup.wgsl + lib_quant_decode.wgsl
+// + lib_matmul_io.wgsl + this file.
+//
+// Column-stationary: thread t owns units t, t + wg, ... (upt of them) of every row, so it reads
+// its x once, keeps it in registers with its word sums, and then streams the rows of its
+// workgroup's tile (4 * row_quads rows), 4 * step_quads rows per step with all their loads issued
+// first (memory-level parallelism is what bounds a GEMV): per unit and row only the 16-byte codes
+// and a scale are loaded, and consecutive threads read consecutive units (coalesced). matmul.wgsl
+// reloads x for every four rows instead, with threads 128 bytes apart: that, not the weights, bound
+// its speed. Each four rows' partial sums are reduced with one vec4 subgroupAdd; the subgroups'
+// totals meet in workgroup memory once at the end.
+override wg: u32 = 128;       // a power of two, >= units per row / upt
+override upt: u32 = 1;        // units per thread and row: 1..4
+override row_quads: u32 = 4;  // rows per workgroup / 4: a multiple of step_quads
+override step_quads: u32 = 2; // quads whose loads are issued together: 1, 2 or 4 (loads in flight)
+// What the product's input is, computed as each thread reads its x (a dispatch and a round trip
+// through memory saved per fused op):
+//   0: x itself;  1: RMSNorm(x) * aux (p.x_eps);  2: SiLU(x[0, cols)) * x[cols, 2 cols) (gate | up)
+override x_mode: u32 = 0;
+
+@group(0) @binding(7) var<storage, read> aux: array<vec4<f32>>;  // x_mode 1: the norm weights (cols); else x again
+var<workgroup> norm_partials: array<f32, 64>;  // x_mode 1: per-subgroup sums of squares
+
+struct ThreadX {
+  xs: UnitX,
+  sum: vec4<f32>,  // word sums (the m term)
+}
+
+fn silu(g: vec4<f32>) -> vec4<f32> { return g / (1.0 + exp(-g)); }
+
+// x_mode 2: vec4 k of the unit at xb, SiLU(gate) * up, or zero past the unit.
+fn gated_at(xb: u32, k: u32) -> vec4<f32> {
+  if (k < unit_w / 4u) { return silu(x[xb + k]) * x[p.cols / 4u + xb + k]; }
+  return vec4<f32>(0.0);
+}
+
+fn gated_x(xb: u32) -> UnitX {
+  return UnitX(gated_at(xb, 0u), gated_at(xb, 1u), gated_at(xb, 2u), gated_at(xb, 3u), gated_at(xb, 4u),
+               gated_at(xb, 5u), gated_at(xb, 6u), gated_at(xb, 7u), gated_at(xb, 8u), gated_at(xb, 9u),
+               gated_at(xb, 10u), gated_at(xb, 11u), gated_at(xb, 12u), gated_at(xb, 13u), gated_at(xb, 14u),
+               gated_at(xb, 15u));
+}
+
+// The input of unit u (before RMSNorm's scale), or zeros past the row (the unit is then clamped
+// to a real one and adds 0).
+fn thread_x(u: u32, upr: u32) -> UnitX {
+  var xs: UnitX;
+  if (u < upr) {
+    if (x_mode == 2u) {
+      xs = gated_x(u * (unit_w / 4u));
+    } else {
+      xs = unit_x(u * (unit_w / 4u));
+    }
+  }
+  return xs;
+}
+
+// Squares of vec4 k (k literal: the array stays in registers), zero past the unit.
+fn sq_at(xs: UnitX, k: u32) -> vec4<f32> {
+  if (k < unit_w / 4u) { return xs[k] * xs[k]; }
+  return vec4<f32>(0.0);
+}
+
+fn sum_squares(xs: UnitX) -> f32 {
+  let v = ((sq_at(xs, 0u) + sq_at(xs, 1u)) + (sq_at(xs, 2u) + sq_at(xs, 3u))) +
+          ((sq_at(xs, 4u) + sq_at(xs, 5u)) + (sq_at(xs, 6u) + sq_at(xs, 7u))) +
+          ((sq_at(xs, 8u) + sq_at(xs, 9u)) + (sq_at(xs, 10u) + sq_at(xs, 11u))) +
+          ((sq_at(xs, 12u) + sq_at(xs, 13u)) + (sq_at(xs, 14u) + sq_at(xs, 15u)));
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+// x_mode 1: vec4 k of the unit at xb times the RMSNorm scale and weight, or zero past the unit.
+fn normed_at(xs: UnitX, xb: u32, k: u32, scale: f32) -> vec4<f32> {
+  if (k < unit_w / 4u) { return xs[k] * scale * aux[xb + k]; }
+  return vec4<f32>(0.0);
+}
+
+fn normed(xs: UnitX, u: u32, upr: u32, scale: f32) -> UnitX {
+  if (u >= upr) { return xs; }
+  let xb = u * (unit_w / 4u);
+  return UnitX(normed_at(xs, xb, 0u, scale), normed_at(xs, xb, 1u, scale), normed_at(xs, xb, 2u, scale),
+               normed_at(xs, xb, 3u, scale), normed_at(xs, xb, 4u, scale), normed_at(xs, xb, 5u, scale),
+               normed_at(xs, xb, 6u, scale), normed_at(xs, xb, 7u, scale), normed_at(xs, xb, 8u, scale),
+               normed_at(xs, xb, 9u, scale), normed_at(xs, xb, 10u, scale), normed_at(xs, xb, 11u, scale),
+               normed_at(xs, xb, 12u, scale), normed_at(xs, xb, 13u, scale), normed_at(xs, xb, 14u, scale),
+               normed_at(xs, xb, 15u, scale));
+}
+
+fn with_sums(xs: UnitX) -> ThreadX { return ThreadX(xs, word_xsums(xs)); }
+
+// The 4 rows of quad q (clamped: a partial last tile repeats the last row, computed, never written).
+fn quad_rows(row0: u32, q: u32) -> vec4<u32> {
+  return min(vec4<u32>(row0 + 4u * q) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_rows - 1u));
+}
+
+// Quad r's dot over the thread's units 1..upt-1 (unit 0 is loaded ahead by the caller).
+fn more_units(r: vec4<u32>, upr: u32, lid: u32, xb: ThreadX, xc: ThreadX, xd: ThreadX) -> vec4<f32> {
+  var acc = vec4<f32>(0.0);
+  if (upt > 1u) {
+    let u = min(lid + wg, upr - 1u);
+    acc += unit_dot_x(load_unit(r, upr, u), r, u, xb.xs, xb.sum);
+  }
+  if (upt > 2u) {
+    let u = min(lid + 2u * wg, upr - 1u);
+    acc += unit_dot_x(load_unit(r, upr, u), r, u, xc.xs, xc.sum);
+  }
+  if (upt > 3u) {
+    let u = min(lid + 3u * wg, upr - 1u);
+    acc += unit_dot_x(load_unit(r, upr, u), r, u, xd.xs, xd.sum);
+  }
+  return acc;
+}
+
+fn store_quad(at: u32, v: vec4<f32>) {
+  red_partials[at] = v.x;
+  red_partials[at + 1u] = v.y;
+  red_partials[at + 2u] = v.z;
+  red_partials[at + 3u] = v.w;
+}
+
+@compute @workgroup_size(wg)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let upr = p.cols / unit_w;  // units per row
+  let rows_per_wg = 4u * row_quads;
+  let row0 = wid.x * rows_per_wg;
+  let sg_size = subgroupAdd(1u);
+  let lane = subgroupExclusiveAdd(1u);
+  let sg = lid / sg_size;
+  // The thread's inputs: units lid, lid + wg, ... of x (zeros past the row).
+  var x0 = thread_x(lid, upr);
+  var x1: UnitX;
+  var x2: UnitX;
+  var x3: UnitX;
+  if (upt > 1u) { x1 = thread_x(lid + wg, upr); }
+  if (upt > 2u) { x2 = thread_x(lid + 2u * wg, upr); }
+  if (upt > 3u) { x3 = thread_x(lid + 3u * wg, upr); }
+  if (x_mode == 1u) {  // RMSNorm: the workgroup holds the whole row of x, so it sums the squares itself
+    let ss = subgroupAdd(sum_squares(x0) + sum_squares(x1) + sum_squares(x2) + sum_squares(x3));
+    if (lane == 0u) { norm_partials[sg] = ss; }
+    workgroupBarrier();
+    var total = 0.0;
+    for (var i = 0u; i < (wg + sg_size - 1u) / sg_size; i++) { total += norm_partials[i]; }
+    let scale = inverseSqrt(total / f32(p.cols) + p.x_eps);
+    x0 = normed(x0, lid, upr, scale);
+    if (upt > 1u) { x1 = normed(x1, lid + wg, upr, scale); }
+    if (upt > 2u) { x2 = normed(x2, lid + 2u * wg, upr, scale); }
+    if (upt > 3u) { x3 = normed(x3, lid + 3u * wg, upr, scale); }
+  }
+  let xa = with_sums(x0);
+  let xb = with_sums(x1);
+  let xc = with_sums(x2);
+  let xd = with_sums(x3);
+  let u0 = min(lid, upr - 1u);
+  for (var q = 0u; q < row_quads; q += step_quads) {
+    let ra = quad_rows(row0, q);
+    let rb = quad_rows(row0, q + 1u);
+    let rc = quad_rows(row0, q + 2u);
+    let rd = quad_rows(row0, q + 3u);
+    // Unit 0 of every quad of the step loaded before any arithmetic.
+    let wa = load_unit(ra, upr, u0);
+    var wb: Unit;
+    var wc: Unit;
+    var wd: Unit;
+    if (step_quads > 1u) { wb = load_unit(rb, upr, u0); }
+    if (step_quads > 2u) { wc = load_unit(rc, upr, u0); wd = load_unit(rd, upr, u0); }
+    let ta = subgroupAdd(unit_dot_x(wa, ra, u0, xa.xs, xa.sum) + more_units(ra, upr, lid, xb, xc, xd));
+    if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q, ta); }
+    if (step_quads > 1u) {
+      let tb = subgroupAdd(unit_dot_x(wb, rb, u0, xa.xs, xa.sum) + more_units(rb, upr, lid, xb, xc, xd));
+      if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q + 4u, tb); }
+    }
+    if (step_quads > 2u) {
+      let tc = subgroupAdd(unit_dot_x(wc, rc, u0, xa.xs, xa.sum) + more_units(rc, upr, lid, xb, xc, xd));
+      let td = subgroupAdd(unit_dot_x(wd, rd, u0, xa.xs, xa.sum) + more_units(rd, upr, lid, xb, xc, xd));
+      if (lane == 0u) {
+        store_quad(sg * rows_per_wg + 4u * q + 8u, tc);
+        store_quad(sg * rows_per_wg + 4u * q + 12u, td);
+      }
+    }
+  }
+  workgroupBarrier();
+  if (lid < rows_per_wg && row0 + lid < p.n_rows) {
+    var v = 0.0;
+    for (var s = 0u; s < (wg + sg_size - 1u) / sg_size; s++) { v += red_partials[s * rows_per_wg + lid]; }
+    let yr = p.y_row0 + row0 + lid;
+    if ((p.flags & FLAG_BIAS) != 0u) { v += bias[yr]; }
+    if ((p.flags & FLAG_ACCUMULATE) != 0u) { v += y[yr]; }
+    y[yr] = v;
+  }
+}
