@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "core/fp16.h"
 #include "cpu/wasm_relaxed_ops.h"
 
 namespace webaccel::cpu::wasm_relaxed {
@@ -31,6 +30,16 @@ inline uint32_t Load32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
   return v;
+}
+
+// The first 4 bytes of g (<= 4) blocks `stride` bytes apart, one block per lane, zeros past g.
+inline v128_t LoadHeads(const uint8_t* first, size_t stride, size_t g) {
+  if (g == kGroup) {  // lane inserts: a store-then-load of the four would stall on store forwarding
+    return wasm_i32x4_make(Load32(first), Load32(first + stride), Load32(first + 2 * stride), Load32(first + 3 * stride));
+  }
+  uint32_t heads[kGroup] = {};
+  for (size_t j = 0; j < g; ++j) heads[j] = Load32(first + j * stride);
+  return wasm_v128_load(heads);
 }
 
 inline float HorizontalSum(v128_t v) {
@@ -82,19 +91,19 @@ struct ActivationSide {
 template <class F>
 void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, ActivationSide& side) {
   const size_t padded = (nb + kGroup - 1) / kGroup * kGroup;
-  side.d.assign(nt * padded, 0.0f);
-  side.s.assign(nt * padded, 0.0f);
+  side.d.resize(nt * padded);
+  if constexpr (F::kHasMin) side.s.resize(nt * padded);
   if constexpr (F::kHasOffset) side.offset.resize(nt * nb);
   for (size_t k = 0; k < nt; ++k) {
-    for (size_t b = 0; b < nb; ++b) {
-      const uint8_t* blk = y[k] + b * F::kActBytes;
-      uint16_t h[2];
-      std::memcpy(h, blk, 4);
-      side.d[k * padded + b] = half_to_float(h[0]);
-      if constexpr (F::kHasMin) side.s[k * padded + b] = half_to_float(h[1]);
-      if constexpr (F::kHasOffset) {
-        const v128_t eights = wasm_i8x16_splat(8);
-        const uint8_t* a = blk + F::kActCodesAt;
+    for (size_t b0 = 0; b0 < nb; b0 += kGroup) {  // scales four blocks at a time, zeros past the last
+      const v128_t packed = LoadHeads(y[k] + b0 * F::kActBytes, F::kActBytes, nb - b0 < kGroup ? nb - b0 : kGroup);
+      wasm_v128_store(&side.d[k * padded + b0], HalvesToFloats(packed));
+      if constexpr (F::kHasMin) wasm_v128_store(&side.s[k * padded + b0], HalvesToFloats(wasm_u32x4_shr(packed, 16)));
+    }
+    if constexpr (F::kHasOffset) {
+      const v128_t eights = wasm_i8x16_splat(8);
+      for (size_t b = 0; b < nb; ++b) {
+        const uint8_t* a = y[k] + b * F::kActBytes + F::kActCodesAt;
         side.offset[k * nb + b] =
             dot_i8_i7_add(wasm_v128_load(a + 16), eights, dot_i8_i7_add(wasm_v128_load(a), eights, wasm_i32x4_splat(0)));
       }
@@ -115,16 +124,7 @@ void TokenTile(const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t*
     for (size_t k = 0; k < NT; ++k) acc[k] = wasm_f32x4_splat(0.0f);
     for (size_t b0 = 0; b0 < nb; b0 += kGroup) {
       const size_t g = nb - b0 < kGroup ? nb - b0 : kGroup;
-      const uint8_t* head = row + b0 * F::kBlockBytes;
-      v128_t packed;
-      if (g == kGroup) {  // lane inserts: a store-then-load of the four would stall on store forwarding
-        packed = wasm_i32x4_make(Load32(head), Load32(head + F::kBlockBytes), Load32(head + 2 * F::kBlockBytes),
-                                 Load32(head + 3 * F::kBlockBytes));
-      } else {
-        uint32_t heads[kGroup] = {};
-        for (size_t j = 0; j < g; ++j) heads[j] = Load32(head + j * F::kBlockBytes);
-        packed = wasm_v128_load(heads);
-      }
+      const v128_t packed = LoadHeads(row + b0 * F::kBlockBytes, F::kBlockBytes, g);
       const v128_t wd = HalvesToFloats(packed);
       v128_t scale[NT];
       for (size_t k = 0; k < NT; ++k) {
