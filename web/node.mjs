@@ -4,6 +4,7 @@
 //   import { loadNode } from './web/node.mjs';
 //   const m = await loadNode('models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf', { threads: 2 });
 //   const r = await m.generate('Hello', { maxTokens: 16, temperature: 0 });
+//   const p = await loadNode('build/q4');   // a webaccel package folder (manifest.json + shards)
 //
 // WebGPU (backend 'webgpu' | 'auto'): pass `gpu`, a navigator.gpu of Node (npm `webgpu`:
 // `create([])`, with its `globals` assigned to globalThis), and `adapterOptions` (SwiftShader needs
@@ -13,10 +14,12 @@
 // options.relaxedSimd: false keeps the SIMD128 build even where relaxed SIMD works.
 import { createRequire } from 'node:module';
 import { readFileSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { openGpuBridge, runGpuSelftests } from './src/gpu_bridge.js';
+import { loadPackage, toFileBuffer } from './src/package_loader.js';
 import { relaxedSimdWorks, variantFile } from './src/relaxed_simd.js';
 
 const require = createRequire(import.meta.url);
@@ -59,13 +62,20 @@ export async function gpuSelftestNode(options = {}) {
   return runGpuSelftests(module, bridge, options.which ?? ['device', 'kernels'], options.seed ?? 1);
 }
 
-function toFileBuffer(module, name, bytes) {
-  const buffer = new module.FileBuffer(name, bytes.length);
-  const step = 8 << 20;
-  for (let offset = 0; offset < bytes.length; offset += step) {
-    buffer.write(offset, bytes.subarray(offset, Math.min(bytes.length, offset + step)));
-  }
-  return buffer;
+// A package's shards read from disk; a bad one is an error naming the shard and tensor.
+const diskSource = {
+  async get(file, { onBytes }) {
+    const bytes = await readFile(file);
+    onBytes(bytes.length, bytes.length, 'disk');
+    return { bytes, from: 'disk' };
+  },
+};
+
+// {pkg, architecture, ...} of the package folder dir (package_loader.js).
+async function openPackage(module, dir, options) {
+  const manifestPath = join(dir, 'manifest.json');
+  return loadPackage({ module, manifestUrl: manifestPath, manifestBytes: readFileSync(manifestPath),
+    source: diskSource, parallel: options.parallel, onProgress: options.onProgress });
 }
 
 export async function loadNode(path, options = {}) {
@@ -79,11 +89,21 @@ export async function loadNode(path, options = {}) {
   const module = await instantiate(threads, options.distDir ?? DIST, bridge, relaxed);
   const full = resolve(path);
   let model, kind;
+  const packageDir = full.endsWith('manifest.json') ? dirname(full) : full;
   if (full.endsWith('.gguf')) {
     const buffer = toFileBuffer(module, path, readFileSync(full));
     model = new module.Llama(buffer, threads, options.nCtx ?? 2048, backend, precompile);
     buffer.delete();
     kind = 'llama';
+  } else if (existsSync(join(packageDir, 'manifest.json'))) {
+    const { pkg, architecture } = await openPackage(module, packageDir, options);
+    kind = architecture;
+    try {
+      model = kind === 'bert' ? new module.Bert(pkg, threads, backend, precompile)
+        : new module.Llama(pkg, threads, options.nCtx ?? 2048, backend, precompile);
+    } finally {
+      pkg.delete();
+    }
   } else {
     const texts = {};
     for (const name of BERT_TEXT_FILES) {

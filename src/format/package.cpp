@@ -81,8 +81,32 @@ std::shared_ptr<const GgufFile> open_model_file(const std::string& path) {
   return std::make_shared<const GgufFile>(path);
 }
 
+std::string package_shard_problem(const nlohmann::json& manifest, size_t index, std::span<const uint8_t> bytes) {
+  const auto& shard = manifest.at("shards").at(index);
+  const auto size = shard.at("size").get<uint64_t>();
+  if (bytes.size() != size) {
+    return "shard is " + std::to_string(bytes.size()) + " bytes, the manifest says " + std::to_string(size) + " (truncated or replaced)";
+  }
+  if (shard.value("xxh3", "") == hex64(checksum64(bytes.data(), bytes.size()))) return "";
+  for (const auto& t : manifest.at("tensors")) {
+    if (t.at("shard").get<size_t>() != index) continue;
+    const auto offset = t.at("offset").get<uint64_t>(), n = t.at("size").get<uint64_t>();
+    if (offset > size || n > size - offset) return "tensor '" + t.at("name").get<std::string>() + "' lies past the end of the shard";
+    if (hex64(checksum64(bytes.data() + offset, n)) != t.at("xxh3").get<std::string>()) {
+      return "tensor '" + t.at("name").get<std::string>() + "' fails its checksum (shard corrupted)";
+    }
+  }
+  return shard.contains("xxh3") ? "the shard fails its checksum outside its tensors (shard corrupted)" : "";
+}
+
 PackageFile::PackageFile(const std::string& dir)
-    : GgufFile(MappedFile((fs::path(dir) / "manifest.json").string()), Unparsed{}), dir_(dir) {
+    : PackageFile(dir, MappedFile((fs::path(dir) / "manifest.json").string()), nullptr) {}
+
+PackageFile::PackageFile(std::string dir, MappedFile manifest, std::vector<MappedFile> shards)
+    : PackageFile(std::move(dir), std::move(manifest), &shards) {}
+
+PackageFile::PackageFile(std::string dir, MappedFile manifest, std::vector<MappedFile>* given_shards)
+    : GgufFile(std::move(manifest), Unparsed{}), dir_(std::move(dir)) {
   const std::string mpath = path();
   auto bad = [&](const std::string& what) { fail(ErrorKind::kFormat, mpath + ": " + what); };
   try {
@@ -129,15 +153,23 @@ PackageFile::PackageFile(const std::string& dir)
       metadata_.emplace(key, std::move(value));
     }
 
-    for (const auto& s : manifest_.at("shards")) {
+    const auto& shard_list = manifest_.at("shards");
+    if (given_shards && given_shards->size() != shard_list.size()) {
+      bad("lists " + std::to_string(shard_list.size()) + " shards, " + std::to_string(given_shards->size()) + " were given");
+    }
+    for (const auto& s : shard_list) {
       const std::string file = s.at("file");
       if (file.find('/') != std::string::npos || file.find("..") != std::string::npos) bad("shard file name '" + file + "' is not a plain name");
-      const std::string spath = (fs::path(dir) / file).string();
-      if (!fs::exists(spath)) fail(ErrorKind::kIo, spath + ": shard listed in the manifest is missing");
-      shards_.emplace_back(spath);
+      if (given_shards) {
+        shards_.push_back(std::move((*given_shards)[shards_.size()]));
+      } else {
+        const std::string spath = (fs::path(dir_) / file).string();
+        if (!fs::exists(spath)) fail(ErrorKind::kIo, spath + ": shard listed in the manifest is missing");
+        shards_.emplace_back(spath);
+      }
       if (shards_.back().bytes().size() != s.at("size").get<uint64_t>()) {
-        fail(ErrorKind::kFormat, spath + ": shard is " + std::to_string(shards_.back().bytes().size()) + " bytes, manifest says " +
-                                     std::to_string(s.at("size").get<uint64_t>()) + " (truncated or replaced)");
+        fail(ErrorKind::kFormat, shards_.back().path() + ": shard is " + std::to_string(shards_.back().bytes().size()) +
+                                     " bytes, manifest says " + std::to_string(s.at("size").get<uint64_t>()) + " (truncated or replaced)");
       }
     }
 

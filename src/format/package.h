@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,10 +25,15 @@ namespace webaccel {
 class PackageFile : public GgufFile {
  public:
   explicit PackageFile(const std::string& dir);  // Error naming the manifest field, shard or tensor
+  // The same checks over a manifest and its shards already in memory (a browser host), shards in
+  // manifest order; dir names the package in messages.
+  PackageFile(std::string dir, MappedFile manifest, std::vector<MappedFile> shards);
   const nlohmann::json& manifest() const { return manifest_; }
   const std::string& dir() const { return dir_; }
 
  private:
+  PackageFile(std::string dir, MappedFile manifest, std::vector<MappedFile>* given_shards);
+
   std::string dir_;
   nlohmann::json manifest_;
   std::vector<MappedFile> shards_;
@@ -50,6 +56,9 @@ void write_package(const std::string& dir, const std::map<std::string, GgufValue
                    uint64_t max_shard_bytes = 32ull << 20);
 
 uint64_t checksum64(const uint8_t* data, size_t n);  // XXH3-64
+// Why `bytes` are not shard `index` of `manifest` (size, a tensor's checksum, the shard's), or ""
+// when they are: a host that downloaded the shard can then fetch it again or name the bad tensor.
+std::string package_shard_problem(const nlohmann::json& manifest, size_t index, std::span<const uint8_t> bytes);
 bool is_package_dir(const std::string& path);
 
 // Opens a GGUF file or a package folder.

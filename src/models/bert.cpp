@@ -121,7 +121,7 @@ std::vector<float> BertModel::vector(const std::string& name, size_t n) {
 
 BertModel::BertModel(const std::string& dir) {
   if (is_package_dir(dir)) {
-    load_package(dir);
+    load_package(std::make_shared<const PackageFile>(dir));  // verifies every tensor's checksum
   } else {
     load_folder(read_folder(dir));
   }
@@ -129,8 +129,9 @@ BertModel::BertModel(const std::string& dir) {
 
 BertModel::BertModel(BertFiles files) { load_folder(std::move(files)); }
 
-void BertModel::load_package(const std::string& dir) {
-  auto file = std::make_shared<const PackageFile>(dir);  // verifies every tensor's checksum
+BertModel::BertModel(std::shared_ptr<const GgufFile> package) { load_package(std::move(package)); }
+
+void BertModel::load_package(std::shared_ptr<const GgufFile> file) {
   if (!is_bert_package(*file)) {
     fail(ErrorKind::kFormat, file->path() + ": not a BERT package (general.architecture is '" +
                                  (file->has("general.architecture") ? file->get_string("general.architecture") : "") + "')");

@@ -56,6 +56,7 @@ class BertModel {
  public:
   explicit BertModel(const std::string& dir);  // a folder or a package; errors name the file and field or tensor
   explicit BertModel(BertFiles files);         // the same checks over files already in memory
+  explicit BertModel(std::shared_ptr<const GgufFile> package);  // a package opened in memory (a browser host)
 
   const BertConfig& config() const { return cfg_; }
   const tok::WordPieceTokenizer& tokenizer() const { return *tokenizer_; }
@@ -83,7 +84,7 @@ class BertModel {
 
  private:
   void load_folder(BertFiles files);
-  void load_package(const std::string& dir);
+  void load_package(std::shared_ptr<const GgufFile> file);
   void bind_weights();  // cfg_ and weights_ set: finds, checks and points at every tensor
   void expand_embeddings();  // position and token-type rows as floats, whatever their stored type
   cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols);

@@ -7,50 +7,18 @@
 #include <exception>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "core/error.h"
 #include "wasm/engine.h"
+#include "wasm/file_buffer.h"
 #include "wasm/guarded.h"
+#include "wasm/package_buffer.h"
 
 namespace webaccel::wasm {
 namespace {
 
 using emscripten::val;
-
-// One model file's bytes, written by JS straight into wasm memory (no second copy) before a model takes them.
-class FileBuffer {
- public:
-  FileBuffer(const std::string& name, double size)
-      : file_(guarded([&] {
-          if (!(size >= 1 && size <= 4294967295.0)) fail(ErrorKind::kIo, name + ": size " + std::to_string(size) + " is not loadable");
-          return std::optional<MappedFile>(std::in_place, name, static_cast<size_t>(size));
-        })) {}
-  // Copies a Uint8Array into the buffer at offset; an overrun is an error naming the file.
-  void write(double offset, const val& chunk) {
-    guarded([&] {
-      if (!file_) fail(ErrorKind::kInternal, "file buffer already handed to a model");
-      const auto length = chunk["length"].as<double>();
-      auto bytes = file_->writable_bytes();
-      if (offset < 0 || offset + length > static_cast<double>(bytes.size())) {
-        fail(ErrorKind::kIo, file_->path() + ": more bytes than the announced size " + std::to_string(bytes.size()));
-      }
-      val(emscripten::typed_memory_view(static_cast<size_t>(length), bytes.data() + static_cast<size_t>(offset)))
-          .call<void>("set", chunk);
-      return 0;
-    });
-  }
-  MappedFile take() {
-    if (!file_) fail(ErrorKind::kInternal, "file buffer already handed to a model");
-    MappedFile f = std::move(*file_);
-    file_.reset();
-    return f;
-  }
-
- private:
-  std::optional<MappedFile> file_;
-};
 
 GenerateOptions options_from(const val& o) {
   GenerateOptions g;
@@ -73,9 +41,10 @@ class Llama {
  public:
   // backend: 'wasm' | 'webgpu' | 'auto'; WebGPU needs the bridge attached as Module.webaccelGpu,
   // and with precompile the host awaits its settle() before the first step.
-  Llama(FileBuffer& gguf, int threads, int n_ctx, const std::string& backend, bool precompile)
+  // source: a GGUF FileBuffer or a PackageBuffer.
+  Llama(ModelSource& source, int threads, int n_ctx, const std::string& backend, bool precompile)
       : engine_(guarded([&] {
-          return std::make_unique<LlamaEngine>(gguf.take(), static_cast<size_t>(std::max(1, threads)),
+          return std::make_unique<LlamaEngine>(source.open_model(), static_cast<size_t>(std::max(1, threads)),
                                                static_cast<size_t>(std::max(1, n_ctx)), BackendRequest{backend, precompile});
         })) {}
   val start(const std::string& prompt, const val& options) {
@@ -120,6 +89,12 @@ class Bert {
           return std::make_unique<BertEngine>(BertFiles{dir, std::move(files), weights.take()},
                                               static_cast<size_t>(std::max(1, threads)), BackendRequest{backend, precompile});
         })) {}
+  // A BERT webaccel package (a PackageBuffer).
+  Bert(ModelSource& package, int threads, const std::string& backend, bool precompile)
+      : engine_(guarded([&] {
+          return std::make_unique<BertEngine>(package.open_model(), static_cast<size_t>(std::max(1, threads)),
+                                              BackendRequest{backend, precompile});
+        })) {}
   // embedStart, then (WebGPU) await the bridge's settle(), then embedFinish.
   void embed_start(const std::string& text) {
     guarded([&] {
@@ -148,11 +123,15 @@ class Bert {
 
 EMSCRIPTEN_BINDINGS(webaccel) {
   using namespace webaccel::wasm;
-  emscripten::class_<FileBuffer>("FileBuffer")
+  emscripten::class_<ModelSource>("ModelSource");
+  emscripten::class_<FileBuffer, emscripten::base<ModelSource>>("FileBuffer")
       .constructor<const std::string&, double>()
       .function("write", &FileBuffer::write);
+  emscripten::class_<PackageBuffer, emscripten::base<ModelSource>>("PackageBuffer")
+      .constructor<FileBuffer&>()
+      .function("addShard", &PackageBuffer::add_shard);
   emscripten::class_<Llama>("Llama")
-      .constructor<FileBuffer&, int, int, const std::string&, bool>()
+      .constructor<ModelSource&, int, int, const std::string&, bool>()
       .function("start", &Llama::start)
       .function("next", &Llama::next)
       .function("lastLogits", &Llama::last_logits)
@@ -160,6 +139,7 @@ EMSCRIPTEN_BINDINGS(webaccel) {
       .function("loseGpu", &Llama::lose_gpu);
   emscripten::class_<Bert>("Bert")
       .constructor<const std::string&, const emscripten::val&, FileBuffer&, int, const std::string&, bool>()
+      .constructor<ModelSource&, int, const std::string&, bool>()
       .function("embedStart", &Bert::embed_start)
       .function("embedFinish", &Bert::embed_finish)
       .function("countTokens", &Bert::count_tokens)

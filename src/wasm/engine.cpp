@@ -33,8 +33,8 @@ std::string take_complete_utf8(std::string& bytes) {
   return out;
 }
 
-LlamaEngine::LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx, const BackendRequest& backend)
-    : gguf_(std::make_shared<const GgufFile>(std::move(gguf))),
+LlamaEngine::LlamaEngine(std::shared_ptr<const GgufFile> file, size_t threads, size_t n_ctx, const BackendRequest& backend)
+    : gguf_(std::move(file)),
       model_(gguf_),
       tokenizer_(bpe_vocab_from_gguf(*gguf_)),
       pool_(threads),
@@ -164,6 +164,15 @@ std::string LlamaEngine::info_json() const {
 
 BertEngine::BertEngine(BertFiles files, size_t threads, const BackendRequest& backend)
     : model_(std::move(files)), pool_(threads) {
+  open_gpu(backend);
+}
+
+BertEngine::BertEngine(std::shared_ptr<const GgufFile> package, size_t threads, const BackendRequest& backend)
+    : model_(std::move(package)), pool_(threads) {
+  open_gpu(backend);
+}
+
+void BertEngine::open_gpu(const BackendRequest& backend) {
   if (auto gpu = WebGpu::open(backend, &gpu_note_)) {
     gpu_adapter_ = gpu->adapter_json();
     try {

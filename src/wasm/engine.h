@@ -41,7 +41,7 @@ struct Step {
 
 class LlamaEngine {
  public:
-  LlamaEngine(MappedFile gguf, size_t threads, size_t n_ctx, const BackendRequest& backend);
+  LlamaEngine(std::shared_ptr<const GgufFile> file, size_t threads, size_t n_ctx, const BackendRequest& backend);  // a GGUF or a package
 
   // Tokenizes and evaluates the prompt; returns its token ids. Errors are kInput for an empty or
   // too long prompt.
@@ -78,6 +78,7 @@ class LlamaEngine {
 class BertEngine {
  public:
   BertEngine(BertFiles files, size_t threads, const BackendRequest& backend);
+  BertEngine(std::shared_ptr<const GgufFile> package, size_t threads, const BackendRequest& backend);
   // Two calls around the host's settle(): the embedding (n_embd), normalised as the model says.
   void embed_start(const std::string& text);
   std::vector<float> embed_finish();
@@ -86,6 +87,7 @@ class BertEngine {
   void lose_gpu();
 
  private:
+  void open_gpu(const BackendRequest& backend);
   void use_cpu(const std::string& why);
 
   BertModel model_;

@@ -6,13 +6,15 @@ import { join, dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { nativeReference } from './native_reference.mjs';
+import { preparePackage } from './package_fixture.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = process.env.WEBACCEL_BIN ?? join(ROOT, 'build', 'release', 'webaccel');
 const MODELS = join(ROOT, 'models');
 
-// The files the pages fetch besides the models: the native reference and a truncated GGUF.
-export function prepare() {
+// The files the pages fetch besides the models: the native reference and a truncated GGUF, and
+// for the package scenarios the package (package_fixture.mjs).
+export function prepare(scenarios = []) {
   if (!existsSync(join(ROOT, 'web', 'dist', 'webaccel-mt.js'))) throw new Error('web/dist is empty: run `make wasm`');
   const gguf = join(MODELS, 'smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf');
   const golden = JSON.parse(readFileSync(join(ROOT, 'tests', 'golden', 'smollm2_greedy.json'), 'utf8'));
@@ -24,6 +26,7 @@ export function prepare() {
   readSync(fd, head, 0, head.length, 0);
   closeSync(fd);
   writeFileSync(join(testdata, 'truncated.gguf'), head);
+  if (scenarios.some((s) => s.package)) preparePackage({ bin: BIN, root: ROOT });
 }
 
 // Starts `webaccel serve` and resolves once it listens; returns {url, stop}.
@@ -54,6 +57,10 @@ export const SCENARIOS = [
   { name: 'gpu-goldens', scenario: 'gpuGoldens', threads: 1, timeoutMs: 1_200_000 },
   { name: 'gpu-absent', scenario: 'gpuAbsent', threads: 1 },
   { name: 'gpu-lost', scenario: 'gpuLost', threads: 1, timeoutMs: 900_000 },
+  // Webaccel packages (4-bit SmolLM2, 8-bit MiniLM): native tokens and embeddings, reload from the Cache API,
+  // a bad cached shard, a bad server shard.
+  { name: 'package', scenario: 'package', threads: 2, package: true },
+  { name: 'package-bad', scenario: 'packageBad', threads: 1, package: true },
 ];
 
 export function summary(name, r) {
@@ -68,6 +75,9 @@ export function summary(name, r) {
   if (r.minilm) bits.push(`MiniLM worst cos ${r.minilm.worst.toFixed(6)}`);
   if (r.coldLoadMs) bits.push(`load cold ${r.coldLoadMs.toFixed(0)} ms, warm ${r.warmLoadMs.toFixed(0)} ms`);
   if (r.checks) bits.push(JSON.stringify(r.checks));
+  if (r.downloaded) bits.push(`downloaded bytes cold ${r.downloaded.cold}, reload ${r.downloaded.warm}, after spoiling 2 cached shards ${r.downloaded.healed}`);
+  if (r.corrupt?.message) bits.push(r.corrupt.message);
+  if (r.bert) bits.push(`MiniLM package worst cos vs native ${r.bert.worst.toFixed(6)}`);
   if (r.gpuSelftest) bits.push(gpuSummary(r.gpuSelftest));
   if (r.error) bits.push(r.error);
   if (r.info?.variant) bits.push(`${r.info.variant}, ${r.info.threads} thread(s), backend ${r.info.backend}`);

@@ -4,6 +4,7 @@
 import * as webaccel from '../../web/src/index.js';
 import { checkSmollm2, checkMinilm } from './goldens.mjs';
 import { gpuGoldens, gpuAbsent, gpuLost } from './gpu_cases.mjs';
+import { packageCache, corruptPackage } from './package_cases.mjs';
 
 const params = new URLSearchParams(location.search);
 const scenario = params.get('scenario');
@@ -26,6 +27,21 @@ async function gpuHost() {
     llamaLogits: await Promise.all(golden.cases.map((c) => f32(`/tests/golden/${c.last_logits_file}`))),
     minilmGolden: await json('/tests/golden/minilm_embeddings.json'),
   };
+}
+
+// Spoils two cached shards of the package: one truncated under its old SHA-256 header, one with a
+// byte flipped under a recomputed header (only the manifest's XXH3-64 can tell).
+async function spoilCachedShards(fixture) {
+  const cache = await caches.open('webaccel-v1');
+  const base = new URL(fixture.url, location.href).href;
+  const [a, b] = fixture.shards.map((s) => base + s.file);
+  const entryA = await cache.match(a);
+  await cache.put(a, new Response((await entryA.arrayBuffer()).slice(0, 1000), { headers: entryA.headers }));
+  const bytesB = new Uint8Array(await (await cache.match(b)).arrayBuffer());
+  bytesB[100] ^= 1;
+  const sha = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytesB)), (x) => x.toString(16).padStart(2, '0')).join('');
+  await cache.put(b, new Response(bytesB, { headers: { 'x-webaccel-sha256': sha, 'Content-Length': String(bytesB.length) } }));
+  return { bytes: fixture.shards[0].size + fixture.shards[1].size, xxh3Caught: b };
 }
 
 // Expects `promise` to reject; returns {kind, message} (or a failure note if it resolved).
@@ -131,6 +147,22 @@ const scenarios = {
   async gpuKernels() {
     const r = await webaccel.gpuSelftest({ which: ['kernels'], seed: Number(params.get('seed') || 1) });
     return { ok: r.results.kernels.ok && r.errors.length === 0, gpuSelftest: r };
+  },
+
+  // A webaccel package (package_fixture.mjs): native tokens, progress, Cache API reload and repair.
+  async package() {
+    await caches.delete('webaccel-v1');
+    const fixture = await json('/build/wasm/testdata/package_fixture.json');
+    return packageCache({ load: (url, o) => webaccel.load(url, { threads, nCtx: 256, ...o }), fixture,
+      spoil: () => spoilCachedShards(fixture) });
+  },
+
+  async packageBad() {
+    const fixture = await json('/build/wasm/testdata/package_fixture.json');
+    const corrupt = await corruptPackage((url, o) => webaccel.load(url, { threads, nCtx: 256, ...o }), fixture);
+    const missing = await rejection(webaccel.load('/build/wasm/testdata/no-such-package/manifest.json', { threads, cache: false }));
+    const checks = { corruptNamed: corrupt.ok, missing: missing.kind === 'io' && /manifest\.json: HTTP 404/.test(missing.message) };
+    return { ok: Object.values(checks).every(Boolean), checks, corrupt, missing };
   },
 
   async gpuGoldens() { return gpuGoldens(await gpuHost()); },

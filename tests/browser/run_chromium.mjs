@@ -11,8 +11,9 @@ const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-com
   '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 const PORT = Number(process.env.WEBACCEL_TEST_PORT ?? 18180);
 const wanted = process.argv.slice(2);
+const selected = SCENARIOS.filter((x) => !wanted.length || wanted.includes(x.name));
 
-prepare();
+prepare(selected);
 const isolated = await serve({ port: PORT });
 const open = await serve({ port: PORT + 1, isolation: false });
 const profile = mkdtempSync(join(tmpdir(), 'webaccel-chromium-'));
@@ -20,7 +21,7 @@ const browser = await chromium.launchPersistentContext(profile, { executablePath
 let failures = 0;
 let userAgentShown = false;
 try {
-  for (const s of SCENARIOS.filter((x) => !wanted.length || wanted.includes(x.name))) {
+  for (const s of selected) {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.log(`  page error: ${e.message}`));
     const base = s.isolation === false ? open.url : isolated.url;

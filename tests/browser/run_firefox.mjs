@@ -10,14 +10,15 @@ import { prepare, serve, SCENARIOS, summary, firefoxPage } from './harness.mjs';
 const PORT = Number(process.env.WEBACCEL_TEST_PORT ?? 18280);
 const TIMEOUT_MS = 300_000;
 const wanted = process.argv.slice(2);
-prepare();
+const selected = SCENARIOS.filter((x) => !wanted.length || wanted.includes(x.name));
+prepare(selected);
 const results = mkdtempSync(join(tmpdir(), 'webaccel-results-'));
 const isolated = await serve({ port: PORT, resultsDir: results });
 const open = await serve({ port: PORT + 1, isolation: false, resultsDir: results });
 console.log(execFileSync('firefox-esr', ['--version']).toString().trim());
 let failures = 0;
 try {
-  for (const s of SCENARIOS.filter((x) => !wanted.length || wanted.includes(x.name))) {
+  for (const s of selected) {
     const base = s.isolation === false ? open.url : isolated.url;
     const url = `${base}/tests/browser/page.html?scenario=${s.scenario}&threads=${s.threads}&post=${s.name}.json`;
     const result = await firefoxPage(url, join(results, `${s.name}.json`), s.timeoutMs ?? TIMEOUT_MS);

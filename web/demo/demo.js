@@ -1,4 +1,5 @@
-// The demo page: load a model with progress, chat with SmolLM2 or compare sentences with MiniLM.
+// The demo page: load a model with progress, chat with SmolLM2 (GGUF or a webaccel package) or
+// compare sentences with MiniLM.
 import * as webaccel from '../src/index.js';
 
 const MODELS = {
@@ -10,6 +11,16 @@ const MODELS = {
 const $ = (id) => document.getElementById(id);
 let model = null;
 let controller = null;
+
+// A package is any URL typed in (`webaccel serve` serves the checkout, so /build/q4/ is `quantize -o build/q4`).
+$('model').onchange = () => $('packageUrl').classList.toggle('hidden', $('model').value !== 'package');
+
+// Packages report progress per component (embeddings, layers.N, head): how many are complete.
+function componentsDone(p) {
+  if (!p.components) return '';
+  const all = Object.values(p.components);
+  return `, components ${all.filter((c) => c.loaded === c.total).length} of ${all.length}`;
+}
 
 const caps = webaccel.capabilities();
 $('threads').value = caps.threads ? Math.min(4, caps.hardwareConcurrency) : 1;
@@ -25,7 +36,7 @@ function describe(info) {
 $('load').onclick = async () => {
   model?.dispose();
   model = null;
-  const choice = MODELS[$('model').value];
+  const choice = $('model').value === 'package' ? { url: $('packageUrl').value } : MODELS[$('model').value];
   $('chat').classList.add('hidden');
   $('embed').classList.add('hidden');
   $('status').textContent = 'Loading...';
@@ -38,7 +49,7 @@ $('load').onclick = async () => {
         $('progress').max = p.allTotal || 1;
         $('progress').value = p.allLoaded;
         $('status').textContent = `${p.source === 'cache' ? 'From cache' : 'Downloading'}: ` +
-          `${(p.allLoaded / 2 ** 20).toFixed(1)} of ${(p.allTotal / 2 ** 20).toFixed(1)} MiB`;
+          `${(p.allLoaded / 2 ** 20).toFixed(1)} of ${(p.allTotal / 2 ** 20).toFixed(1)} MiB${componentsDone(p)}`;
       },
     });
     const info = model.info();

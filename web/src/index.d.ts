@@ -16,12 +16,13 @@ export interface Capabilities {
 export function capabilities(): Capabilities;
 
 export interface Progress {
-  file: string;                 // the URL this event is about
+  file: string;                 // the URL this event is about (a package: its manifest or a shard)
   loaded: number;               // bytes of that file so far
   total: number;                // its size (0 when the server did not say)
   source: 'network' | 'cache';
   allLoaded: number;            // over every file of the model
-  allTotal: number;
+  allTotal: number;             // a package: known from the manifest before any shard arrives
+  components?: Record<string, { loaded: number; total: number }>;  // packages: bytes per manifest component ('embeddings', 'layers.3', 'head')
 }
 
 export interface LoadOptions {
@@ -29,8 +30,9 @@ export interface LoadOptions {
   backend?: 'auto' | 'wasm' | 'webgpu';  // WebGPU absent, refused or lost: wasm, same output
   precompile?: boolean;         // WebGPU: create every pipeline at load (default true)
   threads?: number;             // default min(4, cores) when cross-origin isolated, else 1
-  sha256?: string | Record<string, string>;  // GGUF: hex; folder: {fileName: hex}
+  sha256?: string | Record<string, string>;  // GGUF: hex; folder: {fileName: hex}; package: {'manifest.json': hex} pins every shard
   cache?: string | false;       // Cache API name (default 'webaccel-v1'); false: no caching
+  parallel?: number;            // packages: shards fetched at once (default 4)
   nCtx?: number;                // context length for generation (default 2048)
   distUrl?: string | URL;       // folder of webaccel-st.js / webaccel-mt.js (default ../dist/)
   relaxedSimd?: boolean;        // default true: webaccel-{st,mt}-relaxed.js where capabilities().relaxedSimd
@@ -83,7 +85,10 @@ export interface ModelInfo {
   simd: string;                 // the Highway target, 'WASM', or 'WASM+relaxed' in the relaxed build
   threads: number;
   loadMs: number;
-  fromCache: boolean;
+  fromCache: boolean;           // nothing was downloaded
+  downloadedBytes: number;      // from the network during this load (0 on a reload from the cache)
+  format: 'gguf' | 'package' | 'safetensors';
+  package?: { shards: number; refetched: string[] };  // shards fetched again after failing their checksum
   [key: string]: unknown;       // sizes: n_vocab, n_embd, n_layer, weight_bytes, ...
 }
 
@@ -104,6 +109,12 @@ export interface Model {
   dispose(): void;
 }
 
+/**
+ * url: a GGUF (ending in .gguf), a webaccel package (its manifest.json, or the folder holding it: shards are
+ * fetched in parallel, checked against the manifest's XXH3-64 and kept in the Cache API; a bad
+ * cached or downloaded shard is fetched again once, then the load fails with kind 'format' naming
+ * the shard and tensor), or a sentence-transformers folder.
+ */
 export function load(url: string | URL, options?: LoadOptions): Promise<Model>;
 
 export interface GpuSelftestReport {

@@ -9,8 +9,10 @@
 //   const e = await (await webaccel.load('/models/minilm/')).embed(['The cat sits.', 'A kitten rests.']);
 //   m.dispose();
 //
-// A URL ending in .gguf is a llama-architecture GGUF; any other URL is a sentence-transformers
-// folder (config.json, vocab.txt, model.safetensors, ...). Files are kept in the Cache API.
+// A URL ending in .gguf is a llama-architecture GGUF; one ending in manifest.json, or a folder
+// holding one, is a webaccel package (`webaccel quantize`: shards fetched in parallel, each checked
+// against the manifest's XXH3-64); any other URL is a sentence-transformers folder (config.json,
+// vocab.txt, model.safetensors, ...). Files are kept in the Cache API.
 
 import { relaxedSimdWorks, variantFile } from './relaxed_simd.js';
 
@@ -129,12 +131,14 @@ class Model {
 }
 
 /**
- * Loads a model into a new Worker.
- * options: onProgress({file, loaded, total, source, allLoaded, allTotal}), backend ('auto' | 'wasm' |
+ * Loads a model (GGUF, webaccel package or sentence-transformers folder) into a new Worker.
+ * options: onProgress({file, loaded, total, source, allLoaded, allTotal, components (packages:
+ * {name: {loaded, total}} per manifest component)}), backend ('auto' | 'wasm' |
  * 'webgpu': WebGPU absent, refused or lost falls back to wasm with the same output; 'auto' takes WebGPU on a
  * hardware adapter only), precompile (default true: every GPU pipeline is created at load),
  * threads (default: min(4, cores) when cross-origin isolated, else 1), sha256 (a hex string for a
- * GGUF, or {fileName: hex} for a folder), cache (Cache API name, or false), nCtx (default 2048),
+ * GGUF, or {fileName: hex} for a folder; {'manifest.json': hex} pins a whole package), cache (Cache
+ * API name, or false), nCtx (default 2048), parallel (package shards fetched at once, default 4),
  * distUrl (where webaccel-st.js / webaccel-mt.js live), relaxedSimd (default true: the relaxed-SIMD
  * build where this browser runs it correctly; false: plain SIMD128).
  */
@@ -154,11 +158,13 @@ export async function load(url, options = {}) {
   const variantUrl = new URL(variantFile(threads, caps.relaxedSimd && options.relaxedSimd !== false), dist).href;
   const absolute = new URL(url, globalThis.location?.href).href;
   const sha256 = typeof options.sha256 === 'string' ? { file: options.sha256 } : (options.sha256 ?? {});
+  const parallel = options.parallel ?? 4;
+  if (!Number.isInteger(parallel) || parallel < 1) throw new WebaccelError(`parallel must be a positive integer, not ${parallel}`, 'input');
 
   const worker = new Worker(new URL('./worker.js', import.meta.url));
   try {
     return await Model.open(worker, { url: absolute, variantUrl, threads, sha256, cacheName: cache || null, nCtx,
-      backend, precompile, hideWebGpu: options._hideWebGpu === true }, onProgress);
+      backend, precompile, parallel, hideWebGpu: options._hideWebGpu === true }, onProgress);
   } catch (e) {
     worker.terminate();
     throw e;

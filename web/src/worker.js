@@ -61,23 +61,34 @@ async function download(url, onBytes) {
   return out;
 }
 
-// One file through the Cache API: a cached entry is used only if its length and SHA-256 still
-// match what was stored with it (and the expected checksum, if given); otherwise it is fetched again.
+async function openCache(cacheName) {
+  return cacheName && self.caches ? caches.open(cacheName) : null;
+}
+
+// A cached entry's bytes if its length and SHA-256 still match what was stored with it (and the
+// expected checksum, if given); otherwise the entry is dropped and null returned.
+async function readCached(cache, url, expectedSha) {
+  const hit = await cache.match(url);
+  if (!hit) return null;
+  const bytes = new Uint8Array(await hit.arrayBuffer());
+  const actual = await sha256(bytes);
+  if (actual === hit.headers.get('x-webaccel-sha256') && (!expectedSha || actual === expectedSha)) return { bytes, sha256: actual };
+  await cache.delete(url);
+  post({ type: 'log', message: `${url}: cached copy failed its checksum; fetching again` });
+  return null;
+}
+
+async function store(cache, url, bytes, sha) {
+  await cache.put(url, new Response(bytes, { headers: { 'x-webaccel-sha256': sha ?? await sha256(bytes), 'Content-Length': String(bytes.length) } }));
+}
+
+// One file through the Cache API; a cached copy that fails its checksum is fetched again.
 async function fetchFile(url, expectedSha, cacheName, progress) {
-  const cache = cacheName && self.caches ? await caches.open(cacheName) : null;
-  if (cache) {
-    const hit = await cache.match(url);
-    if (hit) {
-      const bytes = new Uint8Array(await hit.arrayBuffer());
-      const stored = hit.headers.get('x-webaccel-sha256');
-      const actual = await sha256(bytes);
-      if (actual === stored && (!expectedSha || actual === expectedSha)) {
-        progress(bytes.length, bytes.length, 'cache');
-        return { bytes, source: 'cache', sha256: actual };
-      }
-      await cache.delete(url);
-      post({ type: 'log', message: `${url}: cached copy failed its checksum; fetching again` });
-    }
+  const cache = await openCache(cacheName);
+  const hit = cache && await readCached(cache, url, expectedSha);
+  if (hit) {
+    progress(hit.bytes.length, hit.bytes.length, 'cache');
+    return { bytes: hit.bytes, source: 'cache', sha256: hit.sha256 };
   }
   let bytes = await download(url, (n, total) => progress(n, total, 'network'));
   let actual = await sha256(bytes);
@@ -86,20 +97,37 @@ async function fetchFile(url, expectedSha, cacheName, progress) {
     actual = await sha256(bytes);
     if (actual !== expectedSha) fail(`${url}: SHA-256 ${actual} does not match the expected ${expectedSha}`, 'io');
   }
-  if (cache) {
-    await cache.put(url, new Response(bytes, { headers: { 'x-webaccel-sha256': actual, 'Content-Length': String(bytes.length) } }));
-  }
+  if (cache) await store(cache, url, bytes, actual);
   return { bytes, source: 'network', sha256: actual };
 }
 
-// Copies bytes into a wasm-side buffer in 8 MiB pieces (one embind call each).
-function toFileBuffer(name, bytes) {
-  const buffer = new module.FileBuffer(name, bytes.length);
-  const step = 8 << 20;
-  for (let offset = 0; offset < bytes.length; offset += step) {
-    buffer.write(offset, bytes.subarray(offset, Math.min(bytes.length, offset + step)));
+// Where a package's shards come from here: the Cache API, else the network (package_loader.js).
+async function packageSource(cacheName) {
+  const cache = await openCache(cacheName);
+  return {
+    async get(url, { fresh, onBytes }) {
+      const hit = !fresh && cache && await readCached(cache, url);
+      if (hit) {
+        onBytes(hit.bytes.length, hit.bytes.length, 'cache');
+        return { bytes: hit.bytes, from: 'cache' };
+      }
+      return { bytes: await download(url, (n, total) => onBytes(n, total, 'network')), from: 'network' };
+    },
+    keep: (url, bytes) => cache && store(cache, url, bytes),
+    evict: (url) => cache?.delete(url),
+  };
+}
+
+// The manifest of the package at url (a manifest.json URL, or a folder holding one), or null for
+// a folder without one (a sentence-transformers folder).
+async function findManifest(url, expected, cacheName, progress) {
+  const manifestUrl = /manifest\.json(\?|$)/.test(url) ? url : (url.endsWith('/') ? url : url + '/') + 'manifest.json';
+  try {
+    return { url: manifestUrl, ...await fetchFile(manifestUrl, expected['manifest.json'], cacheName, progress(manifestUrl)) };
+  } catch (e) {
+    if (manifestUrl !== url && /HTTP 404/.test(e.message)) return null;
+    throw e;
   }
-  return buffer;
 }
 
 const BERT_TEXT_FILES = ['config.json', 'vocab.txt', 'sentence_bert_config.json', '1_Pooling/config.json',
@@ -139,58 +167,110 @@ async function instantiate(variantUrl, threads) {
   });
 }
 
+// A llama GGUF: one file.
+async function loadGguf(url, ctx) {
+  const f = await ctx.fetch(url, ctx.expected.file);
+  const buffer = ctx.loader.toFileBuffer(module, url, f.bytes);
+  try {
+    model = new module.Llama(buffer, ctx.threads, ctx.nCtx, ctx.backend, ctx.precompile);
+  } finally {
+    buffer.delete();
+  }
+  kind = 'llama';
+  return { format: 'gguf' };
+}
+
+// A webaccel package: manifest.json, then its shards in parallel (package_loader.js).
+async function loadPackageModel(manifest, ctx) {
+  const loaded = await ctx.loader.loadPackage({
+    module, manifestUrl: manifest.url, manifestBytes: manifest.bytes,
+    source: await packageSource(ctx.cacheName), parallel: ctx.parallel,
+    onProgress: (p) => post({ id: ctx.id, type: 'progress', ...p }),
+    log: (message) => post({ type: 'log', message }),
+  });
+  ctx.downloaded += loaded.downloadedBytes;
+  ctx.sources.push(loaded.fromCache ? 'cache' : 'network');
+  kind = loaded.architecture;
+  try {
+    model = kind === 'bert' ? new module.Bert(loaded.pkg, ctx.threads, ctx.backend, ctx.precompile)
+      : new module.Llama(loaded.pkg, ctx.threads, ctx.nCtx, ctx.backend, ctx.precompile);
+  } finally {
+    loaded.pkg.delete();
+  }
+  return { format: 'package', package: { shards: loaded.shards, refetched: loaded.refetched } };
+}
+
+// A sentence-transformers folder: every file in parallel; an optional file that is absent (404) is skipped.
+async function loadBertFolder(url, ctx) {
+  const base = url.endsWith('/') ? url : url + '/';
+  const texts = {};
+  const weightsUrl = base + 'model.safetensors';
+  const [weights] = await Promise.all([
+    ctx.fetch(weightsUrl, ctx.expected['model.safetensors']),
+    ...BERT_TEXT_FILES.map(async (name) => {
+      try {
+        texts[name] = new TextDecoder().decode((await ctx.fetch(base + name, ctx.expected[name])).bytes);
+      } catch (e) {
+        if (BERT_REQUIRED.has(name) || !/HTTP 404/.test(e.message)) throw e;
+      }
+    }),
+  ]);
+  const buffer = ctx.loader.toFileBuffer(module, weightsUrl, weights.bytes);
+  try {
+    model = new module.Bert(base.replace(/\/$/, ''), texts, buffer, ctx.threads, ctx.backend, ctx.precompile);
+  } finally {
+    buffer.delete();
+  }
+  kind = 'bert';
+  return { format: 'safetensors' };
+}
+
 async function load(msg) {
   const t0 = performance.now();
   const { url, variantUrl, threads, sha256: expected = {}, cacheName, nCtx, backend = 'auto', precompile = true } = msg;
   bridge = await openGpu(backend, msg.hideWebGpu);
   module = await instantiate(variantUrl, threads);
-  const isGguf = /\.gguf(\?|$)/i.test(url);
+  const loader = await import(new URL('./package_loader.js', self.location.href).href);
   const totals = new Map();
-  const report = (file) => (loaded, total, source) => {
+  const progress = (file) => (loaded, total, source) => {
     totals.set(file, { loaded, total, source });
     let sumLoaded = 0, sumTotal = 0;
     for (const v of totals.values()) { sumLoaded += v.loaded; sumTotal += v.total; }
     post({ id: msg.id, type: 'progress', file, loaded, total, source, allLoaded: sumLoaded, allTotal: sumTotal });
   };
-  const sources = {};
-  let buffer;
-  if (isGguf) {
-    const f = await fetchFile(url, expected.file, cacheName, report(url));
-    sources.model = f.source;
-    buffer = toFileBuffer(url, f.bytes);
-    kind = 'llama';
-    model = new module.Llama(buffer, threads, nCtx, backend, precompile);
+  const ctx = {
+    id: msg.id, threads, nCtx, backend, precompile, expected, cacheName, loader, parallel: msg.parallel,
+    sources: [], downloaded: 0,
+    // One file through the Cache API, counted in info.fromCache and info.downloadedBytes.
+    async fetch(fileUrl, sha) {
+      const f = await fetchFile(fileUrl, sha, cacheName, progress(fileUrl));
+      ctx.sources.push(f.source);
+      if (f.source === 'network') ctx.downloaded += f.bytes.length;
+      return f;
+    },
+  };
+  let facts;
+  if (/\.gguf(\?|$)/i.test(url)) {
+    facts = await loadGguf(url, ctx);
   } else {
-    const base = url.endsWith('/') ? url : url + '/';
-    const texts = {};
-    const weightsUrl = base + 'model.safetensors';
-    // Every file of the folder in parallel; an optional file that is absent (404) is skipped.
-    const [weights] = await Promise.all([
-      fetchFile(weightsUrl, expected['model.safetensors'], cacheName, report(weightsUrl)),
-      ...BERT_TEXT_FILES.map(async (name) => {
-        try {
-          const f = await fetchFile(base + name, expected[name], cacheName, report(base + name));
-          texts[name] = new TextDecoder().decode(f.bytes);
-        } catch (e) {
-          if (BERT_REQUIRED.has(name) || !/HTTP 404/.test(e.message)) throw e;
-        }
-      }),
-    ]);
-    sources.weights = weights.source;
-    buffer = toFileBuffer(weightsUrl, weights.bytes);
-    kind = 'bert';
-    model = new module.Bert(base.replace(/\/$/, ''), texts, buffer, threads, backend, precompile);
+    const manifest = await findManifest(url, expected, cacheName, progress);
+    if (manifest) {
+      ctx.sources.push(manifest.source);
+      if (manifest.source === 'network') ctx.downloaded += manifest.bytes.length;
+    }
+    facts = manifest ? await loadPackageModel(manifest, ctx) : await loadBertFolder(url, ctx);
   }
-  buffer.delete();
   await settle();  // precompiled pipelines are ready before the first step
   const info = modelInfo();
   if (info.backend !== 'webgpu' && bridge) {  // 'auto' chose wasm, or the model was refused: free the device
     bridge.device.destroy();
     bridge = null;
   }
+  Object.assign(info, facts);
   info.variant = (variantUrl.includes('-mt') ? 'wasm-simd-threads' : 'wasm-simd') + (variantUrl.includes('-relaxed') ? '-relaxed' : '');
   info.loadMs = performance.now() - t0;
-  info.fromCache = Object.values(sources).every((s) => s === 'cache');
+  info.fromCache = ctx.sources.every((s) => s === 'cache');
+  info.downloadedBytes = ctx.downloaded;
   return info;
 }
 
