@@ -9,7 +9,8 @@
 
 namespace webaccel::cpu::wasm_relaxed {
 
-// dot_rows_tokens for Q4_0, Q4_1, Q8_0 and F32 weights; false for any other type (caller falls back).
+// dot_rows_tokens for Q4_0, Q4_1, Q8_0, WQ (2/3/4/8-bit) and F32 weights; false for any other type
+// or shape (the caller falls back).
 bool dot_rows_tokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* act,
                      size_t act_stride, size_t n_tokens, size_t n, float* out, size_t out_stride);
 
