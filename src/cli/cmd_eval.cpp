@@ -1,6 +1,7 @@
 // `webaccel eval`: perplexity on a text, and mean KL-divergence and top-1 agreement against an
 // unquantized reference, for GGUF files and webaccel packages alike.
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -35,21 +36,35 @@ struct EvalOptions {
   std::string json_path;
 };
 
-// Mean cosine against the reference (-r, or the model itself before in-memory quantization).
+// The folder a BERT package was quantized from (its manifest's quantization.source), or "".
+std::string recorded_source(const std::string& package_dir) {
+  std::ifstream in(std::filesystem::path(package_dir) / "manifest.json");
+  try {
+    return nlohmann::json::parse(in).at("quantization").at("source").get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+    return "";  // the package loader reports a broken manifest
+  }
+}
+
+// Mean cosine against a reference: -r; for a package, by default the folder it was quantized
+// from; for a folder, the model itself before in-memory quantization.
 void run_eval_encoder(const EvalOptions& o) {
+  std::string ref_path = o.reference.empty() ? o.model : o.reference;
   if (is_package_dir(o.model) && o.reference.empty()) {
-    fail(ErrorKind::kUsage, o.model + " is a package: give the unquantized model with -r (e.g. -r models/minilm) to compare with");
+    ref_path = recorded_source(o.model);
+    if (ref_path.empty() || !is_bert_model_dir(ref_path) || is_package_dir(ref_path)) {
+      fail(ErrorKind::kUsage, o.model + " is a package and the folder it was quantized from ('" + ref_path +
+                                  "') is not here: give the unquantized model with -r (e.g. -r models/minilm)");
+    }
   }
-  if (!o.reference.empty() && !is_bert_model_dir(o.reference)) {
-    fail(ErrorKind::kUsage, o.reference + ": -r for an encoder must be a BERT folder or package");
-  }
+  if (!is_bert_model_dir(ref_path)) fail(ErrorKind::kUsage, ref_path + ": -r for an encoder must be a BERT folder or package");
   const auto sentences = quant::read_sentences(o.text, 200);
-  BertModel reference(o.reference.empty() ? o.model : o.reference), model(o.model);
-  if (reference.config().n_embd != model.config().n_embd) fail(ErrorKind::kInput, o.reference + ": embedding size differs from " + o.model + "'s");
+  BertModel reference(ref_path), model(o.model);
+  if (reference.config().n_embd != model.config().n_embd) fail(ErrorKind::kInput, ref_path + ": embedding size differs from " + o.model + "'s");
   ThreadPool pool(o.threads);
   const auto t0 = std::chrono::steady_clock::now();
   const auto ref = quant::embed_all(reference, sentences, pool);
-  nlohmann::json j = {{"model", o.model}, {"reference", o.reference.empty() ? o.model : o.reference}, {"text", o.text},
+  nlohmann::json j = {{"model", o.model}, {"reference", ref_path}, {"text", o.text},
                       {"sentences", sentences.size()}};
   quant::QuantizedBert q;
   if (o.quantize) {

@@ -9,7 +9,8 @@ namespace webaccel::quant {
 nlohmann::json quantize_bert_package(const std::string& in_dir, const std::string& out_dir, const QuantizeOptions& o,
                                      const std::vector<std::string>& calibration, ThreadPool& pool) {
   BertModel model(in_dir);
-  const auto q = quantize_bert(model, o, calibration, pool);
+  auto q = quantize_bert(model, o, calibration, pool);
+  q.stats["source"] = in_dir;  // the folder, which `eval` compares with by default
   BertPackageMetadata metadata;
   bert_package_metadata(model, metadata);
   write_package(out_dir, metadata.values, q.tensors, q.stats);

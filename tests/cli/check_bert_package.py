@@ -69,7 +69,17 @@ def main():
 
         if 8 in packages:
             pkg = packages[8]
-            expect_error("eval of a package without -r", ["eval", "-m", pkg, "--text", text], USAGE, ["-r"])
+            p = run(["eval", "-m", pkg, "--text", text, "-t", "2"])
+            check("eval without -r compares with the folder the package was quantized from",
+                  p.returncode == 0 and json.loads(p.stdout)["reference"] == MINILM, p.stderr[-300:])
+            moved = os.path.join(tmp, "moved-q8")
+            os.rename(pkg, moved)
+            manifest_path = os.path.join(moved, "manifest.json")
+            manifest = json.load(open(manifest_path))
+            manifest["quantization"]["source"] = os.path.join(tmp, "gone")
+            json.dump(manifest, open(manifest_path, "w"))
+            expect_error("eval without -r when that folder is gone", ["eval", "-m", moved, "--text", text], USAGE, ["-r"])
+            os.rename(moved, pkg)
             manifest = json.load(open(os.path.join(pkg, "manifest.json")))
             victim = next(t for t in manifest["tensors"] if t["name"].endswith("layer.2.intermediate.dense.weight"))
             shard = os.path.join(pkg, manifest["shards"][victim["shard"]]["file"])
