@@ -114,6 +114,7 @@ GpuLlama::GpuLlama(Kernels& kernels, const LlamaWeights& w, uint32_t n_ctx, bool
   fused_decode_ = std::all_of(layers_.begin(), layers_.end(), [&](const Layer& L) {
     return k_.gemv_fusable(L.wqkv) && k_.gemv_fusable(L.w_gate_up) && k_.gemv_fusable(L.w_down);
   });
+  if (const char* e = std::getenv("WEBACCEL_GPU_FUSE_DECODE"); e && std::string(e) == "0") fused_decode_ = false;
 }
 
 GpuLlama::~GpuLlama() {
@@ -215,6 +216,10 @@ void GpuLlama::eval_chunk(std::span<const int32_t> tokens) {
 
 std::vector<float> GpuLlama::eval_sync(std::span<const int32_t> tokens) {
   eval(tokens);
+  return read_logits();
+}
+
+std::vector<float> GpuLlama::read_logits() {
   std::vector<float> out(hp_.n_vocab);
   k_.device().read_buffer(logits_, 0, out.data(), out.size() * sizeof(float));
   return out;

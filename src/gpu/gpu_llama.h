@@ -39,6 +39,10 @@ class GpuLlama {
   void eval(std::span<const int32_t> tokens);
   BufferView logits() const { return {logits_, 0, logits_.bytes}; }
   // eval, then read the logits back (devices with synchronous read back: native).
+  // The logits of the last eval (waits for the GPU).
+  std::vector<float> read_logits();
+  // bench/gpu: layers between submits within a step (0: one submit per step).
+  void set_submit_every_layers(uint32_t n) { submit_every_layers_ = n; }
   std::vector<float> eval_sync(std::span<const int32_t> tokens);
 
   // Every pipeline the forward uses (prompt chunks and single-token steps), for precompilation.
@@ -80,7 +84,9 @@ class GpuLlama {
   uint32_t n_ctx_;
   uint32_t n_past_ = 0;
   uint32_t submit_every_layers_ = kSubmitEveryLayers;
-  bool fused_decode_ = false;  // every layer's products run by gemv.wgsl: one-token steps fuse the norms and SiLU
+  // Every layer's products run by gemv.wgsl: one-token steps fuse the norms and SiLU (off with
+  // $WEBACCEL_GPU_FUSE_DECODE=0, for bench/gpu).
+  bool fused_decode_ = false;
   GpuMatrix tok_embd_, output_;
   bool output_tied_ = false;
   Buffer output_norm_;

@@ -3,6 +3,7 @@
 // of 256-byte slots, bind groups cached across submits, synchronous read back through a mapped buffer.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -18,6 +19,7 @@ constexpr std::string_view kEnableSubgroups = "enable subgroups;";
 }  // namespace
 
 NativeDevice::~NativeDevice() {
+  print_profile();
   if (pass_) w_.wgpuComputePassEncoderRelease(pass_);
   if (encoder_) w_.wgpuCommandEncoderRelease(encoder_);
   bind_groups_.clear([&](WGPUBindGroup g) { w_.wgpuBindGroupRelease(g); });
@@ -289,6 +291,13 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
   w_.wgpuComputePassEncoderDispatchWorkgroups(pass_, groups_x, groups_y, groups_z);
   recorded_ = true;
   check("pipeline '" + p.key + "': dispatch");
+  if (profile_) {
+    const auto start = std::chrono::steady_clock::now();
+    finish();
+    auto& e = profile_by_family_[p.key.substr(0, p.key.find(':'))];
+    e.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    e.count++;
+  }
 }
 
 void NativeDevice::copy(Buffer src, uint64_t src_offset, Buffer dst, uint64_t dst_offset, uint64_t bytes) {
@@ -387,7 +396,18 @@ void NativeDevice::finish() {
   check("finish");
 }
 
+void NativeDevice::print_profile() {
+  if (profile_by_family_.empty()) return;
+  std::fprintf(stderr, "[gpu profile] family: dispatches, ms in all, us each (one submit + wait per dispatch)\n");
+  for (const auto& [family, e] : profile_by_family_) {
+    std::fprintf(stderr, "[gpu profile] %s: %llu, %.2f ms, %.1f us\n", family.c_str(),
+                 static_cast<unsigned long long>(e.count), e.ms, 1e3 * e.ms / static_cast<double>(e.count));
+  }
+  profile_by_family_.clear();
+}
+
 void NativeDevice::destroy() {
+  print_profile();
   if (!device_ || lost_) return;
   w_.wgpuDeviceDestroy(device_);
   if (!lost_) {  // the lost callback may come later or not at all: the device is gone either way

@@ -91,6 +91,16 @@ class NativeDevice final : public Device {
   std::vector<PipelineEntry> pipelines_;             // Pipeline id = index + 1
   std::unordered_map<std::string, uint32_t> pipeline_ids_;
 
+  // $WEBACCEL_GPU_PROFILE=1 (bench/gpu): every dispatch waited for alone, wall time summed per
+  // pipeline family and printed at destroy: where a step's GPU time goes (each figure includes
+  // one submit's round trip, which the cheapest family shows).
+  struct ProfileEntry {
+    double ms = 0;
+    uint64_t count = 0;
+  };
+  bool profile_ = false;
+  std::map<std::string, ProfileEntry> profile_by_family_;
+  void print_profile();
   WGPUCommandEncoder encoder_ = nullptr;
   WGPUComputePassEncoder pass_ = nullptr;
   bool recorded_ = false;                      // the encoder holds commands not yet submitted

@@ -85,6 +85,7 @@ void NativeDevice::on_device_lost(WGPUDevice const*, WGPUDeviceLostReason reason
 }
 
 bool NativeDevice::open(std::string* why) {
+  if (const char* e = std::getenv("WEBACCEL_GPU_PROFILE"); e && std::string(e) == "1") profile_ = true;
   RequestedAdapter ar;
   WGPURequestAdapterOptions options = WGPU_REQUEST_ADAPTER_OPTIONS_INIT;
   options.powerPreference = WGPUPowerPreference_HighPerformance;

@@ -94,21 +94,29 @@ fn quad_rows(row0: u32, q: u32) -> vec4<u32> {
   return min(vec4<u32>(row0 + 4u * q) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_rows - 1u));
 }
 
-// Quad r's dot over the thread's units 1..upt-1 (unit 0 is loaded ahead by the caller).
-fn more_units(r: vec4<u32>, upr: u32, lid: u32, xb: ThreadX, xc: ThreadX, xd: ThreadX) -> vec4<f32> {
-  var acc = vec4<f32>(0.0);
-  if (upt > 1u) {
-    let u = min(lid + wg, upr - 1u);
-    acc += unit_dot_x(load_unit(r, upr, u), r, u, xb.xs, xb.sum);
-  }
-  if (upt > 2u) {
-    let u = min(lid + 2u * wg, upr - 1u);
-    acc += unit_dot_x(load_unit(r, upr, u), r, u, xc.xs, xc.sum);
-  }
-  if (upt > 3u) {
-    let u = min(lid + 3u * wg, upr - 1u);
-    acc += unit_dot_x(load_unit(r, upr, u), r, u, xd.xs, xd.sum);
-  }
+// The thread's units (upt of them) of one quad's four rows: loaded together, used later.
+struct QuadUnits {
+  u0: Unit, u1: Unit, u2: Unit, u3: Unit,
+}
+
+fn thread_unit(lid: u32, c: u32, upr: u32) -> u32 { return min(lid + c * wg, upr - 1u); }
+
+fn load_quad(r: vec4<u32>, upr: u32, lid: u32) -> QuadUnits {
+  var q: QuadUnits;
+  q.u0 = load_unit(r, upr, thread_unit(lid, 0u, upr));
+  if (upt > 1u) { q.u1 = load_unit(r, upr, thread_unit(lid, 1u, upr)); }
+  if (upt > 2u) { q.u2 = load_unit(r, upr, thread_unit(lid, 2u, upr)); }
+  if (upt > 3u) { q.u3 = load_unit(r, upr, thread_unit(lid, 3u, upr)); }
+  return q;
+}
+
+// The thread's part of the quad's four dot products (one lane per row).
+fn quad_dot(q: QuadUnits, r: vec4<u32>, upr: u32, lid: u32, xa: ThreadX, xb: ThreadX, xc: ThreadX,
+            xd: ThreadX) -> vec4<f32> {
+  var acc = unit_dot_x(q.u0, r, thread_unit(lid, 0u, upr), xa.xs, xa.sum);
+  if (upt > 1u) { acc += unit_dot_x(q.u1, r, thread_unit(lid, 1u, upr), xb.xs, xb.sum); }
+  if (upt > 2u) { acc += unit_dot_x(q.u2, r, thread_unit(lid, 2u, upr), xc.xs, xc.sum); }
+  if (upt > 3u) { acc += unit_dot_x(q.u3, r, thread_unit(lid, 3u, upr), xd.xs, xd.sum); }
   return acc;
 }
 
@@ -151,28 +159,27 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let xb = with_sums(x1);
   let xc = with_sums(x2);
   let xd = with_sums(x3);
-  let u0 = min(lid, upr - 1u);
   for (var q = 0u; q < row_quads; q += step_quads) {
     let ra = quad_rows(row0, q);
     let rb = quad_rows(row0, q + 1u);
     let rc = quad_rows(row0, q + 2u);
     let rd = quad_rows(row0, q + 3u);
-    // Unit 0 of every quad of the step loaded before any arithmetic.
-    let wa = load_unit(ra, upr, u0);
-    var wb: Unit;
-    var wc: Unit;
-    var wd: Unit;
-    if (step_quads > 1u) { wb = load_unit(rb, upr, u0); }
-    if (step_quads > 2u) { wc = load_unit(rc, upr, u0); wd = load_unit(rd, upr, u0); }
-    let ta = subgroupAdd(unit_dot_x(wa, ra, u0, xa.xs, xa.sum) + more_units(ra, upr, lid, xb, xc, xd));
+    // Every load of the step issued before any arithmetic.
+    let wa = load_quad(ra, upr, lid);
+    var wb: QuadUnits;
+    var wc: QuadUnits;
+    var wd: QuadUnits;
+    if (step_quads > 1u) { wb = load_quad(rb, upr, lid); }
+    if (step_quads > 2u) { wc = load_quad(rc, upr, lid); wd = load_quad(rd, upr, lid); }
+    let ta = subgroupAdd(quad_dot(wa, ra, upr, lid, xa, xb, xc, xd));
     if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q, ta); }
     if (step_quads > 1u) {
-      let tb = subgroupAdd(unit_dot_x(wb, rb, u0, xa.xs, xa.sum) + more_units(rb, upr, lid, xb, xc, xd));
+      let tb = subgroupAdd(quad_dot(wb, rb, upr, lid, xa, xb, xc, xd));
       if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q + 4u, tb); }
     }
     if (step_quads > 2u) {
-      let tc = subgroupAdd(unit_dot_x(wc, rc, u0, xa.xs, xa.sum) + more_units(rc, upr, lid, xb, xc, xd));
-      let td = subgroupAdd(unit_dot_x(wd, rd, u0, xa.xs, xa.sum) + more_units(rd, upr, lid, xb, xc, xd));
+      let tc = subgroupAdd(quad_dot(wc, rc, upr, lid, xa, xb, xc, xd));
+      let td = subgroupAdd(quad_dot(wd, rd, upr, lid, xa, xb, xc, xd));
       if (lane == 0u) {
         store_quad(sg * rows_per_wg + 4u * q + 8u, tc);
         store_quad(sg * rows_per_wg + 4u * q + 12u, td);
