@@ -58,10 +58,16 @@ inline v128_t DotCodes(v128_t lo, v128_t hi, v128_t a0, v128_t a1) {
   return dot_i8_i7_add(a1, hi, dot_i8_i7_add(a0, lo, wasm_i32x4_splat(0)));
 }
 
+// The same for codes below 16: each 16-bit lane of the two halves' sums holds 4 products of at
+// most 128 * 15, so they are added before one widening (one pmaddwd where DotCodes needs two).
+inline v128_t DotSmallCodes(v128_t lo, v128_t hi, v128_t a0, v128_t a1) {
+  return wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_add(dot_i8_i7_i16(a0, lo), dot_i8_i7_i16(a1, hi)));
+}
+
 // 16 bytes of nibble codes (0..15): low nibbles pair with a0 (elements 0..15), high with a1.
 inline v128_t DotNibbles(const uint8_t* codes, v128_t a0, v128_t a1) {
   const v128_t q = wasm_v128_load(codes);
-  return DotCodes(wasm_v128_and(q, wasm_i8x16_splat(0x0f)), wasm_u8x16_shr(q, 4), a0, a1);
+  return DotSmallCodes(wasm_v128_and(q, wasm_i8x16_splat(0x0f)), wasm_u8x16_shr(q, 4), a0, a1);
 }
 
 // 32 byte codes (a0's 16, then a1's): their low 7 bits, and their top bit (worth -128 when the
@@ -70,7 +76,7 @@ template <bool kSigned>
 inline v128_t DotBytes(const uint8_t* codes, v128_t a0, v128_t a1) {
   const v128_t w0 = wasm_v128_load(codes), w1 = wasm_v128_load(codes + 16), low7 = wasm_i8x16_splat(0x7f);
   const v128_t low = DotCodes(wasm_v128_and(w0, low7), wasm_v128_and(w1, low7), a0, a1);
-  const v128_t top = wasm_i32x4_shl(DotCodes(wasm_u8x16_shr(w0, 7), wasm_u8x16_shr(w1, 7), a0, a1), 7);
+  const v128_t top = wasm_i32x4_shl(DotSmallCodes(wasm_u8x16_shr(w0, 7), wasm_u8x16_shr(w1, 7), a0, a1), 7);
   return kSigned ? wasm_i32x4_sub(low, top) : wasm_i32x4_add(low, top);
 }
 
@@ -123,7 +129,7 @@ struct WqFormat {
       lo = wasm_v128_or(lo, high(wasm_i8x16_swizzle(word, wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1))));
       hi = wasm_v128_or(hi, high(wasm_i8x16_swizzle(word, wasm_i8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3))));
     }
-    return DotCodes(lo, hi, a0, a1);
+    return DotSmallCodes(lo, hi, a0, a1);
   }
 };
 

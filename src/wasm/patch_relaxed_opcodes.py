@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Rewrites the two stand-in instructions of the relaxed-SIMD build into the final relaxed ops.
+"""Rewrites the stand-in instructions of the relaxed-SIMD build into the final relaxed ops.
 
 Debian's Emscripten 3.1.6 pairs clang 14 and binaryen 108, which know only the 2022 prototype of
 relaxed SIMD: prototype opcodes (no browser accepts them) and no int8 dot product. So the kernels
-(src/cpu/wasm_relaxed_ops.h) write f32x4.fma for relaxed_madd and f64x2.fma for
-i32x4.relaxed_dot_i8x16_i7x16_add_s: both take three v128 operands and return one, both encode in
-3 bytes like their targets, and the toolchain carries them through untouched. This script, run on
+(src/cpu/wasm_relaxed_ops.h) write f32x4.fma for relaxed_madd, f64x2.fma for
+i32x4.relaxed_dot_i8x16_i7x16_add_s and f64x2.relaxed_min for i16x8.relaxed_dot_i8x16_i7x16_s:
+each takes as many v128 operands as its target, returns one, encodes in 3 bytes like it, and the
+toolchain carries them through untouched. This script, run on
 the linked .wasm, finds every instruction with llvm-objdump (no byte-pattern guessing) and swaps
 the opcode in place. Any other prototype relaxed instruction is an error: no engine would load it.
 
@@ -20,6 +21,7 @@ import sys
 REWRITES = {
     "f32x4.fma": (bytes([0xFD, 0xAF, 0x01]), bytes([0xFD, 0x85, 0x02])),  # f32x4.relaxed_madd
     "f64x2.fma": (bytes([0xFD, 0xCF, 0x01]), bytes([0xFD, 0x93, 0x02])),  # i32x4.relaxed_dot_i8x16_i7x16_add_s
+    "f64x2.relaxed_min": (bytes([0xFD, 0xD4, 0x01]), bytes([0xFD, 0x92, 0x02])),  # i16x8.relaxed_dot_i8x16_i7x16_s
 }
 PROTOTYPE_ONLY = re.compile(r"\b(f32x4\.fms|f64x2\.fms|\w+\.laneselect|\w+\.relaxed_\w+)\b")
 LINE = re.compile(r"^\s*([0-9a-f]+):((?: [0-9a-f]{2})+)\s+(\S+)")
@@ -74,9 +76,9 @@ def main():
         elif PROTOTYPE_ONLY.search(mnemonic) or mnemonic == "<unknown>":
             sys.exit(f"{args.module}: {mnemonic} at code offset {m.group(1)} has no final relaxed-SIMD encoding here")
     if not all(counts.values()):
-        sys.exit(f"{args.module}: expected both stand-ins, found {counts} (kernels not built with relaxed SIMD?)")
+        sys.exit(f"{args.module}: expected every stand-in, found {counts} (kernels not built with relaxed SIMD?)")
     open(args.module, "wb").write(data)
-    print(f"{args.module}: rewrote {counts['f32x4.fma']} relaxed_madd and {counts['f64x2.fma']} relaxed_dot_i8x16_i7x16_add_s")
+    print(f"{args.module}: rewrote " + ", ".join(f"{n} x {name}" for name, n in counts.items()))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,15 @@
 // dot product and drops the accumulator), so a tiny module runs both ops on known inputs.
 
 // Memory: dot operands a (i8), b (7-bit), acc (i32) at 0, 16, 32, result at 48; madd operands at
-// 64, 80, 96, result at 112. One function, no parameters.
+// 64, 80, 96, result at 112; the 16-bit dot of a and b at 128. One function, no parameters.
 function probeModule() {
-  const load = (offset) => [0x41, 0, 0xfd, 0x00, 4, offset];         // i32.const 0; v128.load offset
-  const store = (offset) => [0xfd, 0x0b, 4, offset];                 // v128.store offset
+  const leb = (n) => (n < 128 ? [n] : [0x80 | (n & 127), n >> 7]);
+  const load = (offset) => [0x41, 0, 0xfd, 0x00, 4, ...leb(offset)];  // i32.const 0; v128.load offset
+  const store = (offset) => [0xfd, 0x0b, 4, ...leb(offset)];          // v128.store offset
   const body = [0x00,
     0x41, 0, ...load(0), ...load(16), ...load(32), 0xfd, 0x93, 0x02, ...store(48),   // i32x4.relaxed_dot_i8x16_i7x16_add_s
     0x41, 0, ...load(64), ...load(80), ...load(96), 0xfd, 0x85, 0x02, ...store(112), // f32x4.relaxed_madd
+    0x41, 0, ...load(0), ...load(16), 0xfd, 0x92, 0x02, ...store(128),               // i16x8.relaxed_dot_i8x16_i7x16_s
     0x0b];
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     1, 4, 1, 0x60, 0, 0,                                  // type () -> ()
@@ -39,7 +41,9 @@ export function relaxedSimdWorks() {
     const dot = new Int32Array(m.buffer, 48, 4), madd = new Float32Array(m.buffer, 112, 4);
     const dotOk = [0, 1, 2, 3].every((l) => dot[l] === acc[l] + [0, 1, 2, 3].reduce((s, j) => s + a[4 * l + j] * b[4 * l + j], 0));
     const maddOk = [6.25, -7, 11, 4].every((v, l) => madd[l] === v);
-    cached = dotOk && maddOk;
+    const dot16 = new Int16Array(m.buffer, 128, 8);
+    const dot16Ok = [...dot16].every((v, l) => v === a[2 * l] * b[2 * l] + a[2 * l + 1] * b[2 * l + 1]);
+    cached = dotOk && maddOk && dot16Ok;
   } catch {
     cached = false;
   }
