@@ -20,6 +20,8 @@ constexpr std::string_view kEnableSubgroups = "enable subgroups;";
 
 NativeDevice::~NativeDevice() {
   print_profile();
+  if (query_set_) w_.wgpuQuerySetRelease(query_set_);
+  if (query_resolve_) w_.wgpuBufferRelease(query_resolve_);
   if (pass_) w_.wgpuComputePassEncoderRelease(pass_);
   if (encoder_) w_.wgpuCommandEncoderRelease(encoder_);
   bind_groups_.clear([&](WGPUBindGroup g) { w_.wgpuBindGroupRelease(g); });
@@ -282,8 +284,17 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
 
   WGPUBindGroup group = bind_group(p, slot, buffers);
   ensure_encoder();
+  const bool timed = profile_ && query_set_;
+  WGPUPassTimestampWrites stamps = WGPU_PASS_TIMESTAMP_WRITES_INIT;
+  if (timed) {  // a pass of its own, timestamped at both ends
+    end_pass();
+    stamps.querySet = query_set_;
+    stamps.beginningOfPassWriteIndex = 2 * static_cast<uint32_t>(profile_pending_.size());
+    stamps.endOfPassWriteIndex = stamps.beginningOfPassWriteIndex + 1;
+  }
   if (!pass_) {
     WGPUComputePassDescriptor pd = WGPU_COMPUTE_PASS_DESCRIPTOR_INIT;
+    if (timed) pd.timestampWrites = &stamps;
     pass_ = w_.wgpuCommandEncoderBeginComputePass(encoder_, &pd);
   }
   w_.wgpuComputePassEncoderSetPipeline(pass_, p.pipeline);
@@ -291,11 +302,42 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
   w_.wgpuComputePassEncoderDispatchWorkgroups(pass_, groups_x, groups_y, groups_z);
   recorded_ = true;
   check("pipeline '" + p.key + "': dispatch");
-  if (profile_) {
+  const std::string family = p.key.substr(0, p.key.find(':'));
+  if (timed) {
+    end_pass();
+    profile_pending_.push_back(family);
+    if (profile_pending_.size() == kProfileDispatches) submit();
+  } else if (profile_) {
     const auto start = std::chrono::steady_clock::now();
     finish();
-    auto& e = profile_by_family_[p.key.substr(0, p.key.find(':'))];
+    auto& e = profile_by_family_[family];
     e.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    e.count++;
+  }
+}
+
+void NativeDevice::open_profile() {
+  if (!info_.timestamps) return;
+  WGPUQuerySetDescriptor qd = WGPU_QUERY_SET_DESCRIPTOR_INIT;
+  qd.type = WGPUQueryType_Timestamp;
+  qd.count = 2 * kProfileDispatches;
+  query_set_ = w_.wgpuDeviceCreateQuerySet(device_, &qd);
+  WGPUBufferDescriptor d = WGPU_BUFFER_DESCRIPTOR_INIT;
+  d.label = view("profile timestamps");
+  d.usage = WGPUBufferUsage_QueryResolve | WGPUBufferUsage_CopySrc;
+  d.size = 16ull * kProfileDispatches;
+  query_resolve_ = w_.wgpuDeviceCreateBuffer(device_, &d);
+  query_times_ = create_buffer(d.size, "profile timestamps copy");
+  check("profile timestamps");
+}
+
+void NativeDevice::collect_profile(const std::vector<std::string>& families) {
+  std::vector<uint64_t> ns(2 * families.size());
+  read_buffer(query_times_, 0, ns.data(), ns.size() * sizeof(uint64_t));
+  for (size_t i = 0; i < families.size(); i++) {
+    if (ns[2 * i + 1] < ns[2 * i]) continue;  // a reset counter: no figure
+    auto& e = profile_by_family_[families[i]];
+    e.ms += static_cast<double>(ns[2 * i + 1] - ns[2 * i]) * 1e-6;
     e.count++;
   }
 }
@@ -316,6 +358,13 @@ void NativeDevice::submit() {
   ensure_alive();
   if (!encoder_) return;
   end_pass();
+  const std::vector<std::string> timed = std::move(profile_pending_);
+  profile_pending_.clear();
+  if (!timed.empty()) {
+    w_.wgpuCommandEncoderResolveQuerySet(encoder_, query_set_, 0, 2 * static_cast<uint32_t>(timed.size()),
+                                         query_resolve_, 0);
+    w_.wgpuCommandEncoderCopyBufferToBuffer(encoder_, query_resolve_, 0, handle(query_times_), 0, 16 * timed.size());
+  }
   WGPUCommandBufferDescriptor cd = WGPU_COMMAND_BUFFER_DESCRIPTOR_INIT;
   WGPUCommandBuffer commands = w_.wgpuCommandEncoderFinish(encoder_, &cd);
   w_.wgpuCommandEncoderRelease(encoder_);
@@ -327,6 +376,7 @@ void NativeDevice::submit() {
   w_.wgpuQueueSubmit(queue_, 1, &commands);
   w_.wgpuCommandBufferRelease(commands);
   check("submit");
+  if (!timed.empty()) collect_profile(timed);
 }
 
 void NativeDevice::wait_for(const std::atomic<bool>& done, const char* what) {
@@ -398,7 +448,8 @@ void NativeDevice::finish() {
 
 void NativeDevice::print_profile() {
   if (profile_by_family_.empty()) return;
-  std::fprintf(stderr, "[gpu profile] family: dispatches, ms in all, us each (one submit + wait per dispatch)\n");
+  std::fprintf(stderr, "[gpu profile] family: dispatches, ms in all, us each (%s)\n",
+               query_set_ ? "GPU time between timestamps" : "one submit + wait per dispatch");
   for (const auto& [family, e] : profile_by_family_) {
     std::fprintf(stderr, "[gpu profile] %s: %llu, %.2f ms, %.1f us\n", family.c_str(),
                  static_cast<unsigned long long>(e.count), e.ms, 1e3 * e.ms / static_cast<double>(e.count));

@@ -91,16 +91,23 @@ class NativeDevice final : public Device {
   std::vector<PipelineEntry> pipelines_;             // Pipeline id = index + 1
   std::unordered_map<std::string, uint32_t> pipeline_ids_;
 
-  // $WEBACCEL_GPU_PROFILE=1 (bench/gpu): every dispatch waited for alone, wall time summed per
-  // pipeline family and printed at destroy: where a step's GPU time goes (each figure includes
-  // one submit's round trip, which the cheapest family shows).
+  // $WEBACCEL_GPU_PROFILE=1 (bench/gpu): GPU time per pipeline family, printed at exit. With
+  // timestamp queries each dispatch gets a pass whose begin and end are timestamped (GPU time
+  // alone); without, each dispatch is waited for alone (wall time incl. a submit's round trip).
   struct ProfileEntry {
     double ms = 0;
     uint64_t count = 0;
   };
+  static constexpr uint32_t kProfileDispatches = 512;  // timed dispatches per submit
   bool profile_ = false;
+  WGPUQuerySet query_set_ = nullptr;   // 2 timestamps per timed dispatch
+  WGPUBuffer query_resolve_ = nullptr; // their u64 nanoseconds
+  Buffer query_times_;                 // a copy read_buffer can read
+  std::vector<std::string> profile_pending_;  // the family of each timed dispatch of this encoder
   std::map<std::string, ProfileEntry> profile_by_family_;
+  void open_profile();
   void print_profile();
+  void collect_profile(const std::vector<std::string>& families);
   WGPUCommandEncoder encoder_ = nullptr;
   WGPUComputePassEncoder pass_ = nullptr;
   bool recorded_ = false;                      // the encoder holds commands not yet submitted

@@ -170,6 +170,7 @@ bool NativeDevice::open(std::string* why) {
     *why = "device unusable: " + take_error();
     return false;
   }
+  if (profile_) open_profile();
   return true;
 }
 

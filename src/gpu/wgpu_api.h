@@ -23,7 +23,8 @@ namespace webaccel::gpu {
   X(wgpuCommandEncoderCopyBufferToBuffer) X(wgpuCommandEncoderFinish) X(wgpuCommandEncoderRelease)         \
   X(wgpuCommandBufferRelease) X(wgpuComputePassEncoderSetPipeline) X(wgpuComputePassEncoderSetBindGroup)   \
   X(wgpuComputePassEncoderDispatchWorkgroups) X(wgpuComputePassEncoderEnd) X(wgpuComputePassEncoderRelease) \
-  X(wgpuQueueSubmit) X(wgpuQueueWriteBuffer) X(wgpuQueueRelease)
+  X(wgpuQueueSubmit) X(wgpuQueueWriteBuffer) X(wgpuQueueRelease) X(wgpuDeviceCreateQuerySet)             \
+  X(wgpuQuerySetRelease) X(wgpuCommandEncoderResolveQuerySet)
 
 struct WgpuApi {
 #define WEBACCEL_WGPU_POINTER(name) decltype(&::name) name = nullptr;
