@@ -54,11 +54,19 @@ async function openGpu(options) {
   }
 }
 
-/** The GPU self-tests ('device', 'kernels') on Node's WebGPU; options as loadNode's. */
-export async function gpuSelftestNode(options = {}) {
+/**
+ * The one-thread wasm module on a fresh WebGPU bridge, for callers that drive the module's GPU
+ * classes themselves (self-tests, bench/gpu/node_dawn_bench.mjs); options as loadNode's.
+ */
+export async function gpuModuleNode(options = {}) {
   const { bridge, note } = await openGpu({ ...options, backend: 'webgpu' });
   if (!bridge) throw new Error(note);
-  const module = await instantiate(1, options.distDir ?? DIST, bridge);
+  return { module: await instantiate(1, options.distDir ?? DIST, bridge), bridge };
+}
+
+/** The GPU self-tests ('device', 'kernels') on Node's WebGPU; options as loadNode's. */
+export async function gpuSelftestNode(options = {}) {
+  const { module, bridge } = await gpuModuleNode(options);
   return runGpuSelftests(module, bridge, options.which ?? ['device', 'kernels'], options.seed ?? 1);
 }
 

@@ -10,23 +10,22 @@
 
 #include "cli/commands.h"
 #include "cli/output_file.h"
-#include "cli/synthetic_llama.h"
 #include "core/error.h"
+#include "gpu/decode_bench.h"
 #include "gpu/device.h"
 #include "gpu/gpu_llama.h"
 #include "gpu/kernel_sources.h"
 #include "gpu/kernels.h"
+#include "gpu/synthetic_llama.h"
 
 namespace webaccel::cli {
 namespace {
 
-struct GpuBenchOptions {
-  std::string shape = "7b";
-  int bits = 4;
-  int group = 32;
-  int prompt = 8;
-  int tokens = 32;
-  uint32_t ctx = 512;
+using gpu::argmax;
+using gpu::median;
+
+struct GpuBenchOptions : gpu::DecodeBenchRequest {
+  GpuBenchOptions() { shape = "7b"; }
   uint64_t copy_mib = 1024;
   bool lazy = false;
   std::string json_path;
@@ -34,10 +33,6 @@ struct GpuBenchOptions {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
 
 struct CopyParams {
   uint32_t n_vec4, stride, pad0, pad1;
@@ -65,16 +60,11 @@ double copy_bandwidth(gpu::Device& dev, uint64_t mib) {
   return 2.0 * static_cast<double>(bytes) / (median(ms) * 1e-3) / 1e9;
 }
 
-int argmax(const std::vector<float>& v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
-
 void run_gpu_bench(const GpuBenchOptions& o) {
+  const auto type = gpu::checked_bench_type(o);
   std::string why;
   auto dev = gpu::open_native_device(&why);
   if (!dev) fail(ErrorKind::kIo, "WebGPU absent: " + why);
-  const auto type = wq_type(o.bits, o.group);
-  if (!type) fail(ErrorKind::kUsage, "--bits/--group: no format with " + std::to_string(o.bits) + " bits in groups of " + std::to_string(o.group));
-  if (o.prompt < 1 || o.tokens < 2) fail(ErrorKind::kUsage, "--prompt must be >= 1 and --tokens >= 2");
-  if (static_cast<uint32_t>(o.prompt + o.tokens) > o.ctx) fail(ErrorKind::kUsage, "--prompt + --tokens exceed --ctx");
   const auto& info = dev->info();
   std::fprintf(stderr, "[gpu-bench] %s | %s | %s | %s\n", info.adapter.c_str(), info.adapter_type.c_str(), info.backend.c_str(),
                info.implementation.c_str());
@@ -83,7 +73,7 @@ void run_gpu_bench(const GpuBenchOptions& o) {
   std::fprintf(stderr, "[gpu-bench] copy kernel: %.1f GB/s over %llu MiB\n", copy_gbs, static_cast<unsigned long long>(o.copy_mib));
 
   auto t = Clock::now();
-  auto model = make_synthetic_llama(o.shape, *type, 42);
+  auto model = gpu::make_synthetic_llama(o.shape, type, gpu::kBenchSeed);
   const double make_ms = ms_since(t);
   gpu::Kernels kernels(*dev);
   t = Clock::now();
@@ -96,8 +86,7 @@ void run_gpu_bench(const GpuBenchOptions& o) {
     llama.precompile();
     precompile_ms = ms_since(t);
   }
-  std::vector<int32_t> prompt(o.prompt);
-  for (int i = 0; i < o.prompt; ++i) prompt[i] = (i * 7919 + 1) % static_cast<int>(model.weights.hp.n_vocab);
+  const auto prompt = gpu::bench_prompt(o.prompt, model.weights.hp.n_vocab);
   t = Clock::now();
   auto logits = llama.eval_sync(prompt);
   const double first_ms = ms_since(t);
@@ -135,7 +124,7 @@ void run_gpu_bench(const GpuBenchOptions& o) {
   j["backend"] = info.backend;
   j["implementation"] = info.implementation;
   j["shape"] = o.shape;
-  j["format"] = std::string(ggml_type_name(*type));
+  j["format"] = std::string(ggml_type_name(type));
   j["weight_bytes"] = llama.weight_bytes();
   j["bytes_per_token"] = bytes;
   j["copy_gb_s"] = copy_gbs;
@@ -157,7 +146,7 @@ void run_gpu_bench(const GpuBenchOptions& o) {
   std::fprintf(stderr,
                "[gpu-bench] %s %s (%s pipelines): first inference %.1f ms (%d tokens), decode %.2f ms/token = %.1f tokens/s, "
                "limit %.1f tokens/s (%.1f MB/token at %.0f GB/s): %.0f%%; per step %.2f ms recording, %.2f ms GPU alone\n",
-               o.shape.c_str(), std::string(ggml_type_name(*type)).c_str(), o.lazy ? "lazy" : "precompiled", first_ms, o.prompt, ms,
+               o.shape.c_str(), std::string(ggml_type_name(type)).c_str(), o.lazy ? "lazy" : "precompiled", first_ms, o.prompt, ms,
                tps, limit_tps, static_cast<double>(bytes) / 1e6, copy_gbs, 100.0 * tps / limit_tps, median(record_ms),
                median(gpu_ms));
 }
@@ -167,7 +156,7 @@ void run_gpu_bench(const GpuBenchOptions& o) {
 void add_gpu_bench_command(CLI::App& app) {
   auto o = std::make_shared<GpuBenchOptions>();
   auto* cmd = app.add_subcommand("gpu-bench", "WebGPU decode speed of a llama-shaped model with random weights vs its bandwidth limit");
-  cmd->add_option("--shape", o->shape, "7b or smollm2")->capture_default_str();
+  cmd->add_option("--shape", o->shape, "7b, smollm2 or tiny")->capture_default_str();
   cmd->add_option("--bits", o->bits, "2, 3, 4 or 8 (WQ formats)")->capture_default_str();
   cmd->add_option("--group", o->group, "group size: 32, 64 or 128")->capture_default_str();
   cmd->add_option("--prompt", o->prompt, "prompt tokens (the first inference)")->capture_default_str();

@@ -1,11 +1,11 @@
-#include "cli/synthetic_llama.h"
+#include "gpu/synthetic_llama.h"
 
 #include <cstring>
 
 #include "core/error.h"
 #include "core/fp16.h"
 
-namespace webaccel::cli {
+namespace webaccel::gpu {
 namespace {
 
 uint64_t next(uint64_t& s) {  // xorshift64*: fast, and good enough for weights nobody reads
@@ -42,8 +42,10 @@ SyntheticLlama make_synthetic_llama(const std::string& shape, GgmlType type, uin
     hp.n_vocab = 32000; hp.n_embd = 4096; hp.n_layer = 32; hp.n_head = 32; hp.n_head_kv = 32; hp.n_ff = 11008;
   } else if (shape == "smollm2") {
     hp.n_vocab = 49152; hp.n_embd = 576; hp.n_layer = 30; hp.n_head = 9; hp.n_head_kv = 3; hp.n_ff = 1536;
+  } else if (shape == "tiny") {
+    hp.n_vocab = 2048; hp.n_embd = 576; hp.n_layer = 2; hp.n_head = 9; hp.n_head_kv = 3; hp.n_ff = 1536;
   } else {
-    fail(ErrorKind::kUsage, "--shape: '" + shape + "' is not one of 7b, smollm2");
+    fail(ErrorKind::kUsage, "shape '" + shape + "' is not one of " + std::string(kSyntheticShapes));
   }
   hp.n_ctx_train = 4096;
   hp.head_dim = hp.n_embd / hp.n_head;
@@ -69,7 +71,7 @@ SyntheticLlama make_synthetic_llama(const std::string& shape, GgmlType type, uin
   s.storage.reserve(4 + hp.n_layer * 9);  // pointers into storage must stay valid
   const size_t q_dim = hp.n_head * hp.head_dim, kv_dim = hp.n_head_kv * hp.head_dim;
   w.tok_embd = matrix(hp.n_vocab, hp.n_embd);
-  w.output = shape == "smollm2" ? w.tok_embd : matrix(hp.n_vocab, hp.n_embd);  // SmolLM2 ties them
+  w.output = shape != "7b" ? w.tok_embd : matrix(hp.n_vocab, hp.n_embd);  // SmolLM2 ties them
   w.output_norm = ones(hp.n_embd);
   for (size_t il = 0; il < hp.n_layer; ++il) {
     LlamaLayer L;
@@ -88,4 +90,4 @@ SyntheticLlama make_synthetic_llama(const std::string& shape, GgmlType type, uin
   return s;
 }
 
-}  // namespace webaccel::cli
+}  // namespace webaccel::gpu
