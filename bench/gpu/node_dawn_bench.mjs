@@ -1,8 +1,8 @@
 // First inference with precompiled vs lazily created pipelines, and decode speed, of the wasm build
 // on Chromium's WebGPU implementation (Dawn, through npm `webgpu`'s dawn.node) in Node: the native
 // `gpu-bench`'s synthetic llama (random weights of real shapes), driven step by step from here
-// (src/wasm/gpu_bench_exports.cpp). Lazy and precompiled runs alternate, each on a fresh module,
-// WebGPU instance and device; the table shows medians over the rounds.
+// (src/wasm/gpu_bench_exports.cpp). Lazy and precompiled runs alternate, each on a fresh wasm module
+// and GPUDevice of one Dawn instance (as pages of one browser); the table shows medians of the rounds.
 //
 //   node --no-experimental-fetch bench/gpu/node_dawn_bench.mjs [--shape smollm2] [--bits 4]
 //        [--prompt 8] [--tokens 32] [--rounds 3] [--json FILE] [--fallback] [--dist web/dist]
@@ -76,11 +76,15 @@ async function landed(bridge) {
   if (bridge.lostReason) throw new Error(bridge.lostReason);
 }
 
-// One load and run on a fresh WebGPU instance, device and wasm module.
-async function runOnce(webgpu, o, shape, bits, pipelines) {
-  const gpu = webgpu.create(o.dawnFlags);
+// One load and run on a fresh device and wasm module. gpu: the one instance (dawn.node frees an
+// instance that is garbage-collected under live devices, then crashes).
+async function runOnce(gpu, o, shape, bits, pipelines) {
   const adapterOptions = o.fallback ? { forceFallbackAdapter: true } : { powerPreference: 'high-performance' };
   const { module, bridge } = await gpuModuleNode({ gpu, adapterOptions, distDir: o.dist ?? undefined });
+  if (typeof module.GpuDecodeBench !== 'function') {
+    bridge.destroy();
+    throw new Error('this wasm build has no GpuDecodeBench (built before it was added: rebuild, then repack)');
+  }
   if (!o.fallback && bridge.info.adapter_type === 'cpu') {
     bridge.destroy();
     throw new Error(`the adapter is a software one (${bridge.info.adapter}): no GPU reached (pass --fallback to measure it anyway)`);
@@ -117,7 +121,10 @@ async function runOnce(webgpu, o, shape, bits, pipelines) {
     }
     if (bridge.errors.length) throw new Error(`WebGPU errors: ${bridge.errors.slice(0, 3).join(' | ')}`);
     const decodeMs = median(stepMs.slice(1));  // the first step may still compile (lazy)
-    return { shape, bits, pipelines, ...JSON.parse(bench.info()), backend: bridge.info.backend,
+    const ai = bridge.adapter.info ?? {};  // GPUAdapterInfo's fields are getters: picked one by one
+    const adapterInfo = Object.fromEntries(['vendor', 'architecture', 'device', 'description', 'backend', 'type', 'driver']
+      .filter((k) => ai[k] !== undefined && ai[k] !== '').map((k) => [k, ai[k]]));
+    return { shape, bits, pipelines, ...JSON.parse(bench.info()), backend: bridge.info.backend, adapter_info: adapterInfo,
       make_weights_ms: makeWeightsMs, load_ms: loadMs, precompile_ms: precompileMs, first_inference_ms: firstMs,
       load_to_first_ms: loadMs + precompileMs + firstMs, prompt_tokens: o.prompt, first_step_ms: stepMs[0],
       decode_ms_median: decodeMs, decode_tokens_per_s: 1e3 / decodeMs, steps: o.tokens, stats: { ...bridge.stats } };
@@ -156,6 +163,7 @@ async function main() {
   if (!existsSync(join(dist, 'webaccel-st.wasm'))) throw new Error(`${dist}/webaccel-st.wasm: missing (make wasm, or --dist)`);
   const webgpu = await importWebgpu(o.webgpu);
   Object.assign(globalThis, webgpu.globals);
+  const gpu = webgpu.create(o.dawnFlags);
   console.log(`Node ${process.versions.node}, npm webgpu (dawn.node), ${o.fallback ? 'fallback adapter forced' : "powerPreference 'high-performance'"}, ` +
     `VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? ''} VK_DRIVER_FILES=${process.env.VK_DRIVER_FILES ?? ''}`);
   const runs = [], rows = [], gains = [];
@@ -165,9 +173,9 @@ async function main() {
       for (let round = 0; round < o.rounds; ++round) {
         const order = round % 2 ? ['precompiled', 'lazy'] : ['lazy', 'precompiled'];
         for (const mode of order) {
-          const r = await runOnce(webgpu, o, shape, bits, mode);
-          if (!runs.length) console.log(`adapter: ${r.adapter} (${r.adapter_type}; backend ${r.backend || '?'}; ${r.implementation}); ` +
-            `shader-f16 ${r.shader_f16}, subgroups ${r.subgroups}`);
+          const r = await runOnce(gpu, o, shape, bits, mode);
+          if (!runs.length) console.log(`adapter: ${JSON.stringify(r.adapter_info)} (type ${r.adapter_type}; ${r.implementation}); ` +
+            `shader-f16 ${r.shader_f16}, subgroups ${r.subgroups}, maxStorageBufferBindingSize ${r.max_storage_buffer_binding_size}`);
           console.log(`  round ${round + 1} ${shape} ${r.format} ${mode}: load ${r.load_ms.toFixed(0)} ms, precompile ${r.precompile_ms.toFixed(0)} ms, ` +
             `first inference ${r.first_inference_ms.toFixed(1)} ms, decode ${r.decode_ms_median.toFixed(2)} ms/token ` +
             `(${r.stats.pipelinesSync} pipelines created at first use, ${r.stats.pipelinesAsync} precompiled)`);
@@ -182,7 +190,7 @@ async function main() {
     }
   }
   const r0 = runs[0];
-  let text = `\nWebGPU: ${r0.implementation}, adapter ${r0.adapter} (${r0.adapter_type}, backend ${r0.backend || '?'}); ` +
+  let text = `\nWebGPU: ${r0.implementation}, adapter ${r0.adapter} (${r0.adapter_type}${r0.backend ? `, ${r0.backend}` : ''}); ` +
     `${o.prompt}-token prompt, ${o.tokens} decode steps, medians of ${o.rounds} rounds\n\n${table(rows)}\n\n`;
   for (const g of gains) {
     text += `${g.shape} ${g.format}: first inference ${g.first_inference_gain_pct.toFixed(0)}% faster precompiled than lazy ` +
@@ -191,7 +199,7 @@ async function main() {
   console.log(text);
   if (o.json) {
     writeFileSync(o.json, JSON.stringify({ node: process.versions.node, options: o, adapter: { adapter: r0.adapter, adapter_type: r0.adapter_type,
-      backend: r0.backend, implementation: r0.implementation }, rows, gains, runs }, null, 1) + '\n');
+      backend: r0.backend, implementation: r0.implementation, info: r0.adapter_info }, rows, gains, runs }, null, 1) + '\n');
     console.log(`JSON: ${o.json}`);
   }
 }

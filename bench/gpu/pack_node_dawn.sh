@@ -25,6 +25,8 @@ webgpu=tests/browser/node_modules/webgpu
 for f in "$wasm_build/dist/webaccel-st.js" "$wasm_build/dist/webaccel-st.wasm" "$webgpu/dist/linux-x64/dawn.node" /usr/bin/node; do
   [[ -f $f ]] || { echo "pack_node_dawn.sh: $f missing (make wasm; npm ci --prefix tests/browser; apt-get install nodejs)" >&2; exit 1; }
 done
+grep -qa GpuDecodeBench "$wasm_build/dist/webaccel-st.wasm" ||
+  { echo "pack_node_dawn.sh: $wasm_build/dist/webaccel-st.wasm has no GpuDecodeBench (built before f06996d: rebuild it)" >&2; exit 1; }
 [[ $(/usr/bin/node --version) == v20.* ]] || echo "pack_node_dawn.sh: warning: /usr/bin/node is $(/usr/bin/node --version), not Node 20" >&2
 
 # xz: compressed once, kept while the source is unchanged (node takes a minute at -9).
