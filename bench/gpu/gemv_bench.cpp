@@ -12,6 +12,7 @@
 // matrix in L2.
 //   gemv_bench [--formats WQ4_G32,...] [--shapes 4096x4096,...] [--tune]
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -163,6 +164,77 @@ Result gemv(Device& device, Kernels& kernels, GgmlType type, uint32_t rows, uint
   return r;
 }
 
+// A decode step's products without the rest of the step: per layer the 7B shape's four GEMVs
+// (qkv 12288x4096, wo 4096x4096, gate|up 22016x4096, down 4096x11008), 32 layers in a chain (each
+// writes the same y, so each waits for the one before, as in the forward), `distinct` layers' worth
+// of weights cycled (32: the model's real footprint; fewer: a footprint closer to the single-shape
+// rows above). Weights filled by queue writes from the CPU ("upload", as a model loads) or by GPU
+// copies of one uploaded set ("copy", as the single-shape rows). Prints GPU time per chain and per
+// product, against the sum of the single-shape times measured the same way.
+void chain_7b(Device& device, Kernels& kernels, GgmlType type, uint32_t distinct, bool upload, double copy) {
+  struct Shape {
+    uint32_t rows, cols;
+  };
+  const Shape shapes[4] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
+  const auto traits = ggml_type_traits(static_cast<uint32_t>(type));
+  std::mt19937_64 rng(7);
+  std::vector<std::array<GpuMatrix, 4>> layers;
+  std::array<GpuMatrix, 4> first{};
+  uint64_t step_bytes = 0;
+  const auto t0 = Clock::now();
+  for (uint32_t l = 0; l < distinct; l++) {
+    std::array<GpuMatrix, 4> layer{};
+    for (int k = 0; k < 4; k++) {
+      const auto [rows, cols] = shapes[k];
+      if (l == 0 || upload) {
+        const size_t row_bytes = cols / traits->block_elems * traits->block_bytes;
+        std::vector<uint8_t> data(size_t{rows} * row_bytes);
+        for (size_t i = 0; i + 8 <= data.size(); i += 8) {
+          const uint64_t v = rng();
+          std::memcpy(data.data() + i, &v, 8);
+        }
+        layer[k] = kernels.upload(cpu::WeightMatrix{type, rows, cols, data.data(), row_bytes}, "chain");
+      } else {
+        layer[k] = first[k];
+        layer[k].codes = device.create_buffer(first[k].codes.bytes, "chain copy");
+        device.copy(first[k].codes, 0, layer[k].codes, 0, first[k].codes.bytes);
+        if (first[k].scales) {
+          layer[k].scales = device.create_buffer(first[k].scales.bytes, "chain copy scales");
+          device.copy(first[k].scales, 0, layer[k].scales, 0, first[k].scales.bytes);
+        }
+      }
+      if (l == 0) step_bytes += layer[k].weight_bytes;
+    }
+    if (l == 0) first = layer;
+    layers.push_back(layer);
+  }
+  device.finish();
+  const double fill_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::vector<float> xv(11008, 0.5f);
+  const Buffer x = kernels.upload_f32(xv.data(), xv.size(), "x");
+  const Buffer y = device.create_buffer(22016 * 4ull, "y");
+  constexpr int kLayers = 32;
+  const Timing t = time_dispatches(device, 4 * kLayers, [&](int i) {
+    kernels.matmul(layers[(i / 4) % distinct][i % 4], BufferView{x}, BufferView{y}, 1);
+  });
+  double alone_us = 0;  // the same four products, each timed alone (its own chain of copies)
+  for (const auto& [rows, cols] : shapes) alone_us += gemv(device, kernels, type, rows, cols).time.seconds * 1e6;
+  const double chain_us = t.seconds * 4 * kLayers * 1e6;
+  const double gbs = kLayers * step_bytes / (chain_us * 1e-6) / 1e9;
+  std::printf("| %s | %u x %.0f MB, %s (%.1f s) | %.0f | %.1f | %.0f | %.0f%% | %.1f | %.2fx |\n",
+              std::string(ggml_type_name(type)).c_str(), distinct, step_bytes / 1e6, upload ? "upload" : "copy", fill_s, chain_us,
+              chain_us / (4 * kLayers), gbs, 100 * gbs / copy, alone_us / 4, chain_us / (kLayers * alone_us));
+  std::fflush(stdout);
+  for (auto& layer : layers) {
+    for (auto& m : layer) {
+      device.release(m.codes);
+      if (m.scales) device.release(m.scales);
+    }
+  }
+  device.release(x);
+  device.release(y);
+}
+
 std::optional<GgmlType> type_named(const std::string& name) {
   for (uint32_t id : {0u, 1u, 2u, 3u, 8u}) {
     if (ggml_type_name(static_cast<GgmlType>(id)) == name) return static_cast<GgmlType>(id);
@@ -181,13 +253,15 @@ int main(int argc, char** argv) {
   std::string formats = "WQ2_G32,WQ2_G128,WQ3_G32,WQ3_G128,WQ4_G32,WQ4_G128,WQ8_G32,WQ8_G128,WK2,WK3,WK4,Q4_0,Q8_0,F16";
   std::string shapes = "4096x4096,8192x8192,16384x16384,14336x4096,4096x14336";
   bool tune = false;
+  std::string chains;  // e.g. "32:upload,32:copy,4:copy": --chain runs chain_7b instead of the table
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     if (a == "--formats" && i + 1 < argc) formats = argv[++i];
+    else if (a == "--chain" && i + 1 < argc) chains = argv[++i];
     else if (a == "--shapes" && i + 1 < argc) shapes = argv[++i];
     else if (a == "--tune") tune = true;
     else {
-      std::fprintf(stderr, "usage: gemv_bench [--formats A,B] [--shapes RxC,...] [--tune]\n");
+      std::fprintf(stderr, "usage: gemv_bench [--formats A,B] [--shapes RxC,...] [--tune] [--chain LAYERS:upload|copy,...]\n");
       return 2;
     }
   }
@@ -211,6 +285,22 @@ int main(int argc, char** argv) {
       std::printf("# one dependent dispatch (WQ4_G32 64x256 GEMV chain): %.1f us GPU, %.1f us pipelined, %.1f us CPU "
                   "to record\n\n", tiny.time.seconds * 1e6, tiny.time.pipelined_seconds * 1e6,
                   tiny.time.record_seconds * 1e6);
+    }
+    if (!chains.empty()) {
+      std::printf("| format | distinct layers x MB, filled by (s) | chain of 32 layers us | us per product | GB/s | of copy | "
+                  "us per product alone | chain / alone |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+      for (const auto& fname : split(formats, ',')) {
+        for (const auto& c : split(chains, ',')) {
+          const auto parts = split(c, ':');
+          const auto type = type_named(fname);
+          if (!type || parts.size() != 2 || (parts[1] != "upload" && parts[1] != "copy")) {
+            std::fprintf(stderr, "gemv_bench: bad --chain '%s' or format %s\n", c.c_str(), fname.c_str());
+            return 2;
+          }
+          chain_7b(*device, kernels, *type, std::stoul(parts[0]), parts[1] == "upload", copy);
+        }
+      }
+      return 0;
     }
     if (!tune) {
       std::printf("| format | rows x cols | weight + scale MB | kernel | GPU us | GB/s | of copy | pipelined us | CPU us to record |\n");

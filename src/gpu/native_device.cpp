@@ -277,14 +277,16 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
                                    " workgroups exceeds maxComputeWorkgroupsPerDimension " + std::to_string(max_groups));
   }
   if (groups_x == 0 || groups_y == 0 || groups_z == 0) return;
+  if (!skipped_families_.empty() && skipped_families_.count(p.key.substr(0, p.key.find(':')))) return;
   if (params_used_ == kParamSlots) submit();  // the ring is full: its slots are written at submit
+  if (profile_inside_passes_ && profile_pending_.size() + 2 > 2 * kProfileDispatches) submit();  // room for 2 stamps
   const uint64_t slot = params_used_++ * kParamSlotBytes;
   std::memset(params_staging_.data() + slot, 0, kParamSlotBytes);
   std::memcpy(params_staging_.data() + slot, params.data(), params.size());
 
   WGPUBindGroup group = bind_group(p, slot, buffers);
   ensure_encoder();
-  const bool timed = profile_ && query_set_;
+  const bool timed = profile_ && query_set_ && !profile_inside_passes_;
   WGPUPassTimestampWrites stamps = WGPU_PASS_TIMESTAMP_WRITES_INIT;
   if (timed) {  // a pass of its own, timestamped at both ends
     end_pass();
@@ -296,14 +298,22 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
     WGPUComputePassDescriptor pd = WGPU_COMPUTE_PASS_DESCRIPTOR_INIT;
     if (timed) pd.timestampWrites = &stamps;
     pass_ = w_.wgpuCommandEncoderBeginComputePass(encoder_, &pd);
+    pass_stamped_ = false;
+  }
+  const std::string family = p.key.substr(0, p.key.find(':'));
+  const bool stamped = profile_inside_passes_ && query_set_;
+  if (stamped && !pass_stamped_) {
+    stamp_inside_pass("");
+    pass_stamped_ = true;
   }
   w_.wgpuComputePassEncoderSetPipeline(pass_, p.pipeline);
   w_.wgpuComputePassEncoderSetBindGroup(pass_, 0, group, 0, nullptr);
   w_.wgpuComputePassEncoderDispatchWorkgroups(pass_, groups_x, groups_y, groups_z);
   recorded_ = true;
   check("pipeline '" + p.key + "': dispatch");
-  const std::string family = p.key.substr(0, p.key.find(':'));
-  if (timed) {
+  if (stamped) {
+    stamp_inside_pass(family + " x" + std::to_string(groups_x));
+  } else if (timed) {
     end_pass();
     profile_pending_.push_back(family);
     if (profile_pending_.size() == kProfileDispatches) submit();
@@ -314,6 +324,12 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
     e.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     e.count++;
   }
+}
+
+// Mode 2: a timestamp in the open pass (dispatch() keeps room for two in the query set).
+void NativeDevice::stamp_inside_pass(const std::string& label) {
+  w_.wgpuComputePassEncoderWriteTimestamp(pass_, query_set_, static_cast<uint32_t>(profile_pending_.size()));
+  profile_pending_.push_back(label);
 }
 
 void NativeDevice::open_profile() {
@@ -342,6 +358,18 @@ void NativeDevice::collect_profile(const std::vector<std::string>& families) {
   }
 }
 
+// Mode 2: each dispatch's timestamp minus the one before it in the same pass.
+void NativeDevice::collect_inside_profile(const std::vector<std::string>& labels) {
+  std::vector<uint64_t> ns(labels.size());
+  read_buffer(query_times_, 0, ns.data(), ns.size() * sizeof(uint64_t));
+  for (size_t i = 1; i < labels.size(); i++) {
+    if (labels[i].empty() || ns[i] < ns[i - 1]) continue;  // a pass's opening stamp, or a reset counter
+    auto& e = profile_by_family_[labels[i]];
+    e.ms += static_cast<double>(ns[i] - ns[i - 1]) * 1e-6;
+    e.count++;
+  }
+}
+
 void NativeDevice::copy(Buffer src, uint64_t src_offset, Buffer dst, uint64_t dst_offset, uint64_t bytes) {
   ensure_alive();
   if (bytes % 4 != 0 || src_offset % 4 != 0 || dst_offset % 4 != 0) {
@@ -360,10 +388,10 @@ void NativeDevice::submit() {
   end_pass();
   const std::vector<std::string> timed = std::move(profile_pending_);
   profile_pending_.clear();
+  const uint32_t stamps = static_cast<uint32_t>(profile_inside_passes_ ? timed.size() : 2 * timed.size());
   if (!timed.empty()) {
-    w_.wgpuCommandEncoderResolveQuerySet(encoder_, query_set_, 0, 2 * static_cast<uint32_t>(timed.size()),
-                                         query_resolve_, 0);
-    w_.wgpuCommandEncoderCopyBufferToBuffer(encoder_, query_resolve_, 0, handle(query_times_), 0, 16 * timed.size());
+    w_.wgpuCommandEncoderResolveQuerySet(encoder_, query_set_, 0, stamps, query_resolve_, 0);
+    w_.wgpuCommandEncoderCopyBufferToBuffer(encoder_, query_resolve_, 0, handle(query_times_), 0, 8ull * stamps);
   }
   WGPUCommandBufferDescriptor cd = WGPU_COMMAND_BUFFER_DESCRIPTOR_INIT;
   WGPUCommandBuffer commands = w_.wgpuCommandEncoderFinish(encoder_, &cd);
@@ -376,7 +404,7 @@ void NativeDevice::submit() {
   w_.wgpuQueueSubmit(queue_, 1, &commands);
   w_.wgpuCommandBufferRelease(commands);
   check("submit");
-  if (!timed.empty()) collect_profile(timed);
+  if (!timed.empty()) profile_inside_passes_ ? collect_inside_profile(timed) : collect_profile(timed);
 }
 
 void NativeDevice::wait_for(const std::atomic<bool>& done, const char* what) {
@@ -449,7 +477,9 @@ void NativeDevice::finish() {
 void NativeDevice::print_profile() {
   if (profile_by_family_.empty()) return;
   std::fprintf(stderr, "[gpu profile] family: dispatches, ms in all, us each (%s)\n",
-               query_set_ ? "GPU time between timestamps" : "one submit + wait per dispatch");
+               !query_set_             ? "one submit + wait per dispatch"
+               : profile_inside_passes_ ? "GPU time since the previous timestamp in the pass"
+                                        : "GPU time between timestamps");
   for (const auto& [family, e] : profile_by_family_) {
     std::fprintf(stderr, "[gpu profile] %s: %llu, %.2f ms, %.1f us\n", family.c_str(),
                  static_cast<unsigned long long>(e.count), e.ms, 1e3 * e.ms / static_cast<double>(e.count));

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -94,20 +95,32 @@ class NativeDevice final : public Device {
   // $WEBACCEL_GPU_PROFILE=1 (bench/gpu): GPU time per pipeline family, printed at exit. With
   // timestamp queries each dispatch gets a pass whose begin and end are timestamped (GPU time
   // alone); without, each dispatch is waited for alone (wall time incl. a submit's round trip).
+  // $WEBACCEL_GPU_PROFILE=2: passes unchanged, a timestamp after every dispatch inside them
+  // (wgpu-native's timestamp-query-inside-passes): each dispatch is charged the time from the
+  // previous timestamp to its own, its share of the step as the step really runs, barriers included,
+  // per family and workgroup count (which tells the shapes apart).
   struct ProfileEntry {
     double ms = 0;
     uint64_t count = 0;
   };
   static constexpr uint32_t kProfileDispatches = 512;  // timed dispatches per submit
   bool profile_ = false;
+  bool profile_inside_passes_ = false;  // mode 2, where the adapter has the feature
+  // $WEBACCEL_GPU_SKIP=family,... (bench/gpu only): those pipelines' dispatches are dropped, so a
+  // step's GPU time without them tells what they cost as the step really runs. Output is garbage.
+  std::set<std::string> skipped_families_;
+  bool pass_stamped_ = false;           // mode 2: the open pass has its opening timestamp
   WGPUQuerySet query_set_ = nullptr;   // 2 timestamps per timed dispatch
   WGPUBuffer query_resolve_ = nullptr; // their u64 nanoseconds
   Buffer query_times_;                 // a copy read_buffer can read
   std::vector<std::string> profile_pending_;  // the family of each timed dispatch of this encoder
+                                              // (mode 2: one label per timestamp, "" opens a pass)
   std::map<std::string, ProfileEntry> profile_by_family_;
   void open_profile();
   void print_profile();
   void collect_profile(const std::vector<std::string>& families);
+  void collect_inside_profile(const std::vector<std::string>& labels);
+  void stamp_inside_pass(const std::string& label);
   WGPUCommandEncoder encoder_ = nullptr;
   WGPUComputePassEncoder pass_ = nullptr;
   bool recorded_ = false;                      // the encoder holds commands not yet submitted

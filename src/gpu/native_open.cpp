@@ -85,7 +85,16 @@ void NativeDevice::on_device_lost(WGPUDevice const*, WGPUDeviceLostReason reason
 }
 
 bool NativeDevice::open(std::string* why) {
-  if (const char* e = std::getenv("WEBACCEL_GPU_PROFILE"); e && std::string(e) == "1") profile_ = true;
+  const char* profile_env = std::getenv("WEBACCEL_GPU_PROFILE");
+  const std::string profile_mode = profile_env ? profile_env : "";
+  profile_ = profile_mode == "1" || profile_mode == "2";
+  if (const char* e = std::getenv("WEBACCEL_GPU_SKIP")) {
+    for (std::string list = e; !list.empty();) {
+      const size_t comma = list.find(',');
+      skipped_families_.insert(list.substr(0, comma));
+      list = comma == std::string::npos ? "" : list.substr(comma + 1);
+    }
+  }
   RequestedAdapter ar;
   WGPURequestAdapterOptions options = WGPU_REQUEST_ADAPTER_OPTIONS_INIT;
   options.powerPreference = WGPUPowerPreference_HighPerformance;
@@ -121,6 +130,12 @@ bool NativeDevice::open(std::string* why) {
   const auto native_subgroups = static_cast<WGPUFeatureName>(WGPUNativeFeature_Subgroup);
   for (auto f : {WGPUFeatureName_ShaderF16, WGPUFeatureName_Subgroups, native_subgroups, WGPUFeatureName_TimestampQuery}) {
     if (w_.wgpuAdapterHasFeature(adapter_, f)) features.push_back(f);
+  }
+  const auto inside_passes = static_cast<WGPUFeatureName>(WGPUNativeFeature_TimestampQueryInsidePasses);
+  if (profile_mode == "2" && w_.wgpuAdapterHasFeature(adapter_, inside_passes)) {
+    features.push_back(static_cast<WGPUFeatureName>(WGPUNativeFeature_TimestampQueryInsideEncoders));
+    features.push_back(inside_passes);
+    profile_inside_passes_ = true;
   }
 
   RequestedDevice dr;

@@ -24,7 +24,7 @@ namespace webaccel::gpu {
   X(wgpuCommandBufferRelease) X(wgpuComputePassEncoderSetPipeline) X(wgpuComputePassEncoderSetBindGroup)   \
   X(wgpuComputePassEncoderDispatchWorkgroups) X(wgpuComputePassEncoderEnd) X(wgpuComputePassEncoderRelease) \
   X(wgpuQueueSubmit) X(wgpuQueueWriteBuffer) X(wgpuQueueRelease) X(wgpuDeviceCreateQuerySet)             \
-  X(wgpuQuerySetRelease) X(wgpuCommandEncoderResolveQuerySet)
+  X(wgpuQuerySetRelease) X(wgpuCommandEncoderResolveQuerySet) X(wgpuComputePassEncoderWriteTimestamp)
 
 struct WgpuApi {
 #define WEBACCEL_WGPU_POINTER(name) decltype(&::name) name = nullptr;
