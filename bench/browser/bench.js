@@ -1,13 +1,16 @@
 // One measurement per page load: ?run=NAME&threads=N[&relaxed=0]. Result in window.__result.
-// relaxed=0 keeps webaccel on its SIMD128 build where the relaxed-SIMD one would be chosen.
+// relaxed=0 keeps webaccel on its SIMD128 build where the relaxed-SIMD one would be chosen;
+// dist=URL loads webaccel's wasm build from there instead of web/dist (a developer's own build).
 //   llm-webaccel / llm-wllama: SmolLM2 Q4_1 GGUF, same prompt, greedy, 64 new tokens, n_ctx 512
 //   embed-webaccel / embed-transformers: MiniLM over SENTENCES (transformers.js: ONNX, WASM backend)
 //   ttft-webaccel: time to first token with a cold and then a warm Cache API
-import * as webaccel from '../../web/src/index.js';
+import * as webaccelModule from '../../web/src/index.js';
 
 const params = new URLSearchParams(location.search);
 const threads = Number(params.get('threads') || 1);
 const relaxedSimd = params.get('relaxed') !== '0';
+const distUrl = params.get('dist') ?? undefined;
+const webaccel = { ...webaccelModule, load: (url, options) => webaccelModule.load(url, { distUrl, ...options }) };
 const GGUF = '/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf';
 export const PROMPT = 'The history of the printing press begins in the fifteenth century, when Johannes Gutenberg ' +
   'combined movable metal type, oil-based inks and a wooden press adapted from wine making. Within fifty years';

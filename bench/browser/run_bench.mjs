@@ -1,9 +1,10 @@
 // Browser benchmark: webaccel vs wllama (SmolLM2) and transformers.js (MiniLM) in headless
 // Chromium, each in a fresh page, plus the native CLI on the same inputs:
 //   node bench/browser/run_bench.mjs [--threads 1,2] [--browser chromium|firefox] [--out bench/out/browser.json]
-//     [--runs llm-webaccel,embed-webaccel,...] [--simd relaxed,simd128]
+//     [--runs llm-webaccel,embed-webaccel,...] [--simd relaxed,simd128] [--dist build/DIR/dist]
 // --simd: the webaccel builds to measure; 'relaxed' is what the page picks (relaxed SIMD where its
-// probe passes, else SIMD128), 'simd128' forces the plain build.
+// probe passes, else SIMD128), 'simd128' forces the plain build. --dist: webaccel's wasm build from a
+// build directory of one's own instead of web/dist (relative to the repository root); WEBACCEL_BIN: the native CLI.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -22,6 +23,7 @@ const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-com
   '--no-first-run', '--disable-quic'];
 const RUNS = arg('--runs', 'llm-webaccel,llm-wllama,embed-webaccel,embed-transformers,ttft-webaccel').split(',');
 const SIMD = arg('--simd', 'relaxed').split(',');
+const DIST = arg('--dist', null);
 
 // The native engine on the same prompt (tokenized the same way) and sentences.
 function native(threads) {
@@ -58,7 +60,7 @@ const results = { date: new Date().toISOString(), cpu: cpus()[0].model, cores: c
   browser: [], native: [] };
 
 async function measure(run, threads, simd) {
-  const url = `${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}${simd === 'simd128' ? '&relaxed=0' : ''}`;
+  const url = `${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}${simd === 'simd128' ? '&relaxed=0' : ''}${DIST && run.endsWith('-webaccel') ? `&dist=/${DIST.replace(/\/?$/, '/')}` : ''}`;
   const tag = `${run}-${threads}-${simd}`;
   if (!browser) return firefoxPage(`${url}&post=${tag}.json`, join(resultsDir, `${tag}.json`), 600_000);
   const page = await browser.newPage();

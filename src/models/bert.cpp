@@ -243,7 +243,21 @@ void BertModel::bind_weights() {
     L.ln2_w = vector(b + "output.LayerNorm.weight", d);
     L.ln2_b = vector(b + "output.LayerNorm.bias", d);
     layers_.push_back(std::move(L));
+    pack_layer(il);
   }
+}
+
+void BertModel::pack_layer(size_t il) {
+  const BertLayer& L = layers_[il];
+  const cpu::WeightMatrix* qkv[] = {&L.wq, &L.wk, &L.wv};
+  const std::vector<float>* qkv_bias[] = {&L.bq, &L.bk, &L.bv};
+  auto one = [](const cpu::WeightMatrix& w, const std::vector<float>& b) {
+    const cpu::WeightMatrix* m[] = {&w};
+    const std::vector<float>* bias[] = {&b};
+    return cpu::pack_f32_rows(m, bias);
+  };
+  packed_.resize(layers_.size());
+  packed_[il] = BertPackedLayer{cpu::pack_f32_rows(qkv, qkv_bias), one(L.wo, L.bo), one(L.w_in, L.b_in), one(L.w_out, L.b_out)};
 }
 
 namespace {
@@ -284,6 +298,9 @@ void BertModel::replace_matrix(const std::string& name, const cpu::WeightMatrix&
   if (m.rows != target.rows || m.cols != target.cols) fail(ErrorKind::kInternal, "replace_matrix: shape of '" + name + "' differs");
   target = m;
   if (name == pos_embd_name_ || name == type_embd_name_) expand_embeddings();
+  for (size_t il = 0; il < layers_.size(); ++il) {
+    if (name.starts_with(layers_[il].prefix)) pack_layer(il);  // F32 again, or the generic path for this layer
+  }
 }
 
 std::vector<float> BertModel::embed(std::string_view text, ThreadPool& pool) const {
@@ -305,47 +322,56 @@ std::vector<float> BertModel::embed_tokens(std::span<const int32_t> ids, ThreadP
     for (size_t r = 0; r < rows; ++r) cpu::add_inplace(y + r * cols, b.data(), cols);
   };
   cpu::QuantizedActivations act;
-  // y (T, w.rows) = x (T, w.cols) . w^T, activations in the form w's kernel reads.
-  auto product = [&](const cpu::WeightMatrix& w, const float* in, float* y) {
+  // y (T, w.rows) = x (T, w.cols) . w^T + b: the packed F32 panels where the layer has them, else
+  // w as stored with activations in the form its kernel reads.
+  auto dense = [&](const cpu::PackedF32Matrix& packed, const cpu::WeightMatrix& w, const std::vector<float>& b,
+                   const float* in, float* y) {
+    if (!packed.empty()) return cpu::matmul_packed_f32(packed, in, T, y, pool);
     act.quantize(w.type, in, T, w.cols, pool);
     cpu::matmul(w, act, T, y, pool);
+    add_bias(y, b, T, w.rows);
   };
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (const auto& L : layers_) {
-    float* q = qkv.data();          // (T, d)
-    float* k = q + T * d;           // (T, d)
-    float* v = k + T * d;           // (T, d)
-    product(L.wq, x.data(), q);
-    product(L.wk, x.data(), k);
-    product(L.wv, x.data(), v);
-    add_bias(q, L.bq, T, d);
-    add_bias(k, L.bk, T, d);
-    add_bias(v, L.bv, T, d);
+  for (size_t il = 0; il < layers_.size(); ++il) {
+    const BertLayer& L = layers_[il];
+    const BertPackedLayer& P = packed_[il];
+    // Token t's q, k and v rows are q + t * qkv_stride (and k, v likewise): one (T, 3d) product
+    // when packed, else three (T, d) blocks.
+    const float *q = qkv.data(), *k = q + d, *v = q + 2 * d;
+    size_t qkv_stride = 3 * d;
+    if (!P.qkv.empty()) {
+      cpu::matmul_packed_f32(P.qkv, x.data(), T, qkv.data(), pool);
+    } else {
+      k = q + T * d;
+      v = k + T * d;
+      qkv_stride = d;
+      dense(P.qkv, L.wq, L.bq, x.data(), qkv.data());
+      dense(P.qkv, L.wk, L.bk, x.data(), qkv.data() + T * d);
+      dense(P.qkv, L.wv, L.bv, x.data(), qkv.data() + 2 * T * d);
+    }
     // Bidirectional attention: every token sees every token of its sentence.
     pool.parallel_for(T * n_head, 1, [&](size_t begin, size_t end) {
       std::vector<float> scores(T);
       for (size_t task = begin; task < end; ++task) {
         const size_t t = task / n_head, h = task % n_head;
-        for (size_t j = 0; j < T; ++j) scores[j] = cpu::dot_f32(q + t * d + h * hd, k + j * d + h * hd, hd) * scale;
+        const float* qt = q + t * qkv_stride + h * hd;
+        for (size_t j = 0; j < T; ++j) scores[j] = cpu::dot_f32(qt, k + j * qkv_stride + h * hd, hd) * scale;
         cpu::softmax_inplace(scores.data(), T);
         float* out = ctx.data() + t * d + h * hd;
         std::fill(out, out + hd, 0.0f);
         for (size_t j = 0; j < T; ++j) {
-          const float* vj = v + j * d + h * hd;
+          const float* vj = v + j * qkv_stride + h * hd;
           for (size_t i = 0; i < hd; ++i) out[i] += scores[j] * vj[i];
         }
       }
     });
-    product(L.wo, ctx.data(), tmp.data());
-    add_bias(tmp.data(), L.bo, T, d);
+    dense(P.wo, L.wo, L.bo, ctx.data(), tmp.data());
     cpu::add_inplace(tmp.data(), x.data(), T * d);
     for (size_t t = 0; t < T; ++t) cpu::layer_norm(tmp.data() + t * d, L.ln1_w.data(), L.ln1_b.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
 
-    product(L.w_in, x.data(), ff.data());
-    add_bias(ff.data(), L.b_in, T, cfg_.n_ff);
+    dense(P.w_in, L.w_in, L.b_in, x.data(), ff.data());
     cpu::gelu_erf_inplace(ff.data(), T * cfg_.n_ff);
-    product(L.w_out, ff.data(), tmp.data());
-    add_bias(tmp.data(), L.b_out, T, d);
+    dense(P.w_out, L.w_out, L.b_out, ff.data(), tmp.data());
     cpu::add_inplace(tmp.data(), x.data(), T * d);
     for (size_t t = 0; t < T; ++t) cpu::layer_norm(tmp.data() + t * d, L.ln2_w.data(), L.ln2_b.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
   }

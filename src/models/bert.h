@@ -11,6 +11,7 @@
 
 #include "core/thread_pool.h"
 #include "cpu/matmul.h"
+#include "cpu/packed_f32.h"
 #include "models/bert_weights.h"
 #include "tokenizer/wordpiece_tokenizer.h"
 
@@ -41,6 +42,15 @@ struct BertLayer {
   cpu::WeightMatrix w_out;            // (n_embd, n_ff)
   std::vector<float> b_out;           // (n_embd)
   std::vector<float> ln2_w, ln2_b;    // (n_embd) after the feed-forward
+};
+
+// A layer's F32 matrices packed for the outer-product kernel, biases inside; empty where the
+// layer's matrices are not F32 (embed_tokens then takes the generic matmul).
+struct BertPackedLayer {
+  cpu::PackedF32Matrix qkv;   // (3 n_embd, n_embd): Q, K, V stacked
+  cpu::PackedF32Matrix wo;    // (n_embd, n_embd)
+  cpu::PackedF32Matrix w_in;  // (n_ff, n_embd)
+  cpu::PackedF32Matrix w_out; // (n_embd, n_ff)
 };
 
 // A sentence-transformers folder already in memory (a browser host fetched it): its text files by
@@ -87,6 +97,7 @@ class BertModel {
   void load_package(std::shared_ptr<const GgufFile> file);
   void bind_weights();  // cfg_ and weights_ set: finds, checks and points at every tensor
   void expand_embeddings();  // position and token-type rows as floats, whatever their stored type
+  void pack_layer(size_t il);  // packed_[il] from layers_[il]'s matrices as they are now
   cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols);
   std::vector<float> vector(const std::string& name, size_t n);
 
@@ -104,6 +115,7 @@ class BertModel {
   std::vector<float> type_embd0_;         // (n_embd) token type 0
   std::vector<float> emb_ln_w_, emb_ln_b_;
   std::vector<BertLayer> layers_;
+  std::vector<BertPackedLayer> packed_;  // (n_layer)
   std::vector<std::vector<float>> owned_;  // matrices copied because their data was misaligned
 };
 

@@ -10,6 +10,7 @@
 
 #include "core/fp16.h"
 #include "cpu/kernels.h"
+#include "cpu/packed_f32.h"
 #include "cpu/quant_blocks.h"
 #include "cpu/reference_ops.h"
 
@@ -100,6 +101,35 @@ void check_dot_f32() {
   }
 }
 
+// The packed outer-product product (bias included) against a double one: partial last panels,
+// token counts around the register tile's (6 tokens relaxed, 4 SIMD128).
+void check_packed_f32() {
+  for (size_t cols : {1u, 3u, 31u, 384u, 385u}) {
+    for (size_t rows : {1u, 7u, 17u, 40u}) {
+      for (size_t tokens : {1u, 5u, 6u, 7u, 13u, 17u}) {
+        const auto w = random_floats(rows * cols, static_cast<uint32_t>(cols + rows)), b = random_floats(rows, 5);
+        const auto x = random_floats(tokens * cols, static_cast<uint32_t>(tokens));
+        const WeightMatrix m{GgmlType::kF32, rows, cols, reinterpret_cast<const uint8_t*>(w.data()), cols * sizeof(float)};
+        const WeightMatrix* parts[] = {&m};
+        const std::vector<float>* biases[] = {&b};
+        const auto packed = pack_f32_rows(parts, biases);
+        const size_t out_stride = rows + 1;
+        std::vector<float> out(tokens * out_stride, -1.0f);
+        packed_f32_panels(packed, 0, packed.n_panels(), x.data(), cols, tokens, out.data(), out_stride);
+        for (size_t t = 0; t < tokens; ++t) {
+          for (size_t r = 0; r < rows; ++r) {
+            double ref = b[r];
+            for (size_t k = 0; k < cols; ++k) ref += static_cast<double>(w[r * cols + k]) * x[t * cols + k];
+            expect_near(out[t * out_stride + r], static_cast<float>(ref), 2e-5f * std::sqrt(static_cast<float>(cols)),
+                        "packed_f32", cols, t, r);
+          }
+          expect_near(out[t * out_stride + rows], -1.0f, 0.0f, "packed_f32 wrote past the rows", cols, t, rows);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -109,6 +139,7 @@ int main() {
                         GgmlType::kWQ4_G64, GgmlType::kWQ8_G128, GgmlType::kWK3})
     check_format(type);
   check_dot_f32();
+  check_packed_f32();
   std::printf("%d of %d checks failed\n", failures, checks);
   return failures == 0 ? 0 : 1;
 }

@@ -1,7 +1,8 @@
 // One browser test scenario per page load, chosen by ?scenario=NAME (&threads=N&post=FILE).
 // The result lands in window.__result (Chromium, read by playwright) and, with post=, is POSTed to
-// the server's /__results/FILE (Firefox, which no test framework here can drive).
-import * as webaccel from '../../web/src/index.js';
+// the server's /__results/FILE (Firefox, which no test framework here can drive). &dist=URL loads the
+// wasm build from there instead of web/dist.
+import * as webaccelModule from '../../web/src/index.js';
 import { checkSmollm2, checkMinilm } from './goldens.mjs';
 import { gpuGoldens, gpuAbsent, gpuLost } from './gpu_cases.mjs';
 import { packageCache, corruptPackage } from './package_cases.mjs';
@@ -9,6 +10,8 @@ import { packageCache, corruptPackage } from './package_cases.mjs';
 const params = new URLSearchParams(location.search);
 const scenario = params.get('scenario');
 const threads = Number(params.get('threads') || 1);
+const distUrl = params.get('dist') ?? undefined;
+const webaccel = { ...webaccelModule, load: (url, options) => webaccelModule.load(url, { distUrl, ...options }) };
 const GGUF = '/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf';
 const GGUF_SHA = 'b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53';
 const log = (s) => { document.getElementById('log').textContent += s + '\n'; };

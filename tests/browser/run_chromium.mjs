@@ -1,5 +1,6 @@
 // Browser tests in headless Chromium (Debian's, driven by playwright-core):
-//   node tests/browser/run_chromium.mjs [scenario-name ...]
+//   [WEBACCEL_DIST=build/DIR/dist] node tests/browser/run_chromium.mjs [scenario-name ...]
+// WEBACCEL_DIST: the wasm build of a build directory of one's own instead of web/dist.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { prepare, serve, SCENARIOS, summary } from './harness.mjs';
 const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'];
 const PORT = Number(process.env.WEBACCEL_TEST_PORT ?? 18180);
+const DIST = process.env.WEBACCEL_DIST ? `&dist=/${process.env.WEBACCEL_DIST.replace(/\/?$/, '/')}` : '';
 const wanted = process.argv.slice(2);
 const selected = SCENARIOS.filter((x) => !wanted.length || wanted.includes(x.name));
 
@@ -25,7 +27,7 @@ try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.log(`  page error: ${e.message}`));
     const base = s.isolation === false ? open.url : isolated.url;
-    await page.goto(`${base}/tests/browser/page.html?scenario=${s.scenario}&threads=${s.threads}`);
+    await page.goto(`${base}/tests/browser/page.html?scenario=${s.scenario}&threads=${s.threads}${DIST}`);
     const result = await page.waitForFunction(() => window.__result, null, { timeout: s.timeoutMs ?? 300_000, polling: 250 })
       .then((h) => h.jsonValue());
     if (!userAgentShown) console.log(result.userAgent);
