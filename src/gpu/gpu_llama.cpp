@@ -59,7 +59,11 @@ Buffer GpuLlama::scratch(uint64_t floats, const char* name) {
 GpuLlama::GpuLlama(Kernels& kernels, const LlamaWeights& w, uint32_t n_ctx, bool fuse)
     : k_(kernels), hp_(w.hp), n_ctx_(n_ctx) {
   if (n_ctx == 0) fail(ErrorKind::kUsage, "context size must be positive");
-  if (const char* e = std::getenv("WEBACCEL_GPU_SUBMIT_LAYERS"); e && *e) submit_every_layers_ = std::atoi(e);
+  if (const char* e = std::getenv("WEBACCEL_GPU_SUBMIT_LAYERS"); e && *e) {
+    submit_every_layers_ = std::atoi(e);
+  } else {
+    cadence_.emplace(std::vector<uint32_t>(std::begin(kSubmitCadences), std::end(kSubmitCadences)), kCadenceSteps);
+  }
   const uint64_t q_dim = hp_.n_head * hp_.head_dim, kv_dim = hp_.n_head_kv * hp_.head_dim;
   tok_embd_ = k_.upload(w.tok_embd, "token_embd.weight");
   output_tied_ = w.output.data == w.tok_embd.data;
@@ -159,6 +163,10 @@ void GpuLlama::eval_chunk(std::span<const int32_t> tokens) {
   // Per layer, fused: 9 dispatches (unfused: 13 and two copies); one token: 6, the norms and SiLU
   // computed by the products that read them.
   const bool decode_fused = T == 1 && fused_decode_;
+  if (cadence_ && T == 1 && !k_.collecting()) {
+    submit_every_layers_ = cadence_->cadence();
+    cadence_->step_started();
+  }
   k_.embed_rows(tok_embd_, v(ids_), v(x_), T);                                    // x (T, d)
   for (size_t li = 0; li < layers_.size(); li++) {
     const Layer& L = layers_[li];
@@ -222,6 +230,7 @@ std::vector<float> GpuLlama::eval_sync(std::span<const int32_t> tokens) {
 std::vector<float> GpuLlama::read_logits() {
   std::vector<float> out(hp_.n_vocab);
   k_.device().read_buffer(logits_, 0, out.data(), out.size() * sizeof(float));
+  if (cadence_) cadence_->step_finished();
   return out;
 }
 

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "gpu/kernels.h"
+#include "gpu/submit_cadence.h"
 #include "models/llama.h"
 
 namespace webaccel::gpu {
@@ -42,7 +44,11 @@ class GpuLlama {
   // The logits of the last eval (waits for the GPU).
   std::vector<float> read_logits();
   // bench/gpu: layers between submits within a step (0: one submit per step).
-  void set_submit_every_layers(uint32_t n) { submit_every_layers_ = n; }
+  void set_submit_every_layers(uint32_t n) {  // fixed from now on (no tuning)
+    submit_every_layers_ = n;
+    cadence_.reset();
+  }
+  uint32_t submit_every_layers() const { return cadence_ ? cadence_->cadence() : submit_every_layers_; }
   std::vector<float> eval_sync(std::span<const int32_t> tokens);
 
   // Every pipeline the forward uses (prompt chunks and single-token steps), for precompilation.
@@ -61,8 +67,11 @@ class GpuLlama {
 
   static constexpr uint32_t kMaxBatch = 64;  // prompt tokens per recorded chunk
   // Layers recorded between submits within a step, so the GPU starts while the CPU records the
-  // rest (0: one submit per step). $WEBACCEL_GPU_SUBMIT_LAYERS overrides it (bench/gpu).
+  // rest (0: one submit per step): the first one-token steps try each candidate and keep the
+  // fastest (submit_cadence.h). $WEBACCEL_GPU_SUBMIT_LAYERS fixes it (bench/gpu).
   static constexpr uint32_t kSubmitEveryLayers = 4;
+  static constexpr uint32_t kSubmitCadences[] = {kSubmitEveryLayers, 0, 2, 8};
+  static constexpr int kCadenceSteps = 3;  // timed steps per candidate
 
  private:
   struct Layer {
@@ -84,6 +93,7 @@ class GpuLlama {
   uint32_t n_ctx_;
   uint32_t n_past_ = 0;
   uint32_t submit_every_layers_ = kSubmitEveryLayers;
+  std::optional<SubmitCadenceTuner> cadence_;  // while set, it chooses submit_every_layers_
   // Every layer's products run by gemv.wgsl: one-token steps fuse the norms and SiLU (off with
   // $WEBACCEL_GPU_FUSE_DECODE=0, for bench/gpu).
   bool fused_decode_ = false;
