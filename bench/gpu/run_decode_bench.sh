@@ -29,11 +29,12 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 r0 = rows[0]
 print(f"\nGPU: {r0['adapter']} ({r0['backend']}, {r0['implementation']}); copy kernel {r0['copy_gb_s']:.0f} GB/s")
-print("| shape | format | pipelines | first inference ms | decode tok/s | limit tok/s | of limit | MB/token |")
-print("|---|---|---|---:|---:|---:|---:|---:|")
+print("| shape | format | pipelines | first inference ms | decode ms/token | decode tok/s | limit tok/s | of limit | MB/token | submit every (layers) | GPU alone ms |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    print(f"| {r['shape']} | {r['format']} | {r['pipelines']} | {r['first_inference_ms']:.1f} | {r['decode_tokens_per_s']:.1f} "
-          f"| {r['limit_tokens_per_s']:.1f} | {100 * r['fraction_of_limit']:.0f}% | {r['bytes_per_token'] / 1e6:.1f} |")
+    print(f"| {r['shape']} | {r['format']} | {r['pipelines']} | {r['first_inference_ms']:.1f} | {r['decode_ms_median']:.2f} "
+          f"| {r['decode_tokens_per_s']:.1f} | {r['limit_tokens_per_s']:.1f} | {100 * r['fraction_of_limit']:.0f}% "
+          f"| {r['bytes_per_token'] / 1e6:.1f} | {r.get('submit_every_layers', '')} | {r['decode_gpu_ms_median']:.2f} |")
 for shape in ("7b", "smollm2"):
     lazy = [r for r in rows if r["shape"] == shape and r["pipelines"] == "lazy"]
     pre = [r for r in rows if r["shape"] == shape and r["pipelines"] == "precompiled" and r["format"] == lazy[0]["format"]] if lazy else []
