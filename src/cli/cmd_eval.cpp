@@ -47,17 +47,18 @@ std::string recorded_source(const std::string& package_dir) {
 }
 
 // Mean cosine against a reference: -r; for a package, by default the folder it was quantized
-// from; for a folder, the model itself before in-memory quantization.
+// from; for a folder, the model itself before in-memory quantization. A BERT GGUF file (llama.cpp's
+// layout, any of its quantizations) is measured like a package: give the reference with -r.
 void run_eval_encoder(const EvalOptions& o) {
   std::string ref_path = o.reference.empty() ? o.model : o.reference;
   if (is_package_dir(o.model) && o.reference.empty()) {
     ref_path = recorded_source(o.model);
-    if (ref_path.empty() || !is_bert_model_dir(ref_path) || is_package_dir(ref_path)) {
+    if (ref_path.empty() || !is_bert_model(ref_path) || is_package_dir(ref_path)) {
       fail(ErrorKind::kUsage, o.model + " is a package and the folder it was quantized from ('" + ref_path +
                                   "') is not here: give the unquantized model with -r (e.g. -r models/minilm)");
     }
   }
-  if (!is_bert_model_dir(ref_path)) fail(ErrorKind::kUsage, ref_path + ": -r for an encoder must be a BERT folder or package");
+  if (!is_bert_model(ref_path)) fail(ErrorKind::kUsage, ref_path + ": -r for an encoder must be a BERT folder, package or GGUF file");
   const auto sentences = quant::read_sentences(o.text, 200);
   BertModel reference(ref_path), model(o.model);
   if (reference.config().n_embd != model.config().n_embd) fail(ErrorKind::kInput, ref_path + ": embedding size differs from " + o.model + "'s");
@@ -88,7 +89,7 @@ void run_eval_encoder(const EvalOptions& o) {
 }
 
 void run_eval(const EvalOptions& o) {
-  if (is_bert_model_dir(o.model)) {
+  if (is_bert_model(o.model)) {
     run_eval_encoder(o);
     return;
   }
@@ -127,7 +128,7 @@ void run_eval(const EvalOptions& o) {
 void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   auto* cmd = app.add_subcommand("eval", "Perplexity, KL-divergence and top-1 agreement of a llama model on a text; mean cosine for encoders");
-  cmd->add_option("-m,--model", o->model, "GGUF file, BERT folder or webaccel package to evaluate")->required();
+  cmd->add_option("-m,--model", o->model, "GGUF file (llama or BERT), BERT folder or webaccel package to evaluate")->required();
   cmd->add_option("-r,--reference", o->reference, "unquantized reference model (llama: KLD and top-1; BERT: cosine)");
   cmd->add_option("--text", o->text, "evaluation text file (for encoders: its sentences)")->required();
   cmd->add_option("--ctx", o->ctx, "window length in tokens; the second half of each window is scored")->capture_default_str();

@@ -47,7 +47,7 @@ void run_quantize(QuantizeCliOptions o) {
   }
   ThreadPool pool(o.threads);
   nlohmann::json stats;
-  if (is_bert_model_dir(o.model)) {
+  if (is_bert_model(o.model)) {
     if (!o.q.sensitivity_cache.empty()) fail(ErrorKind::kUsage, "--sensitivity-cache applies to llama models, not BERT encoders");
     // Encoders calibrate on sentences: the adaptive loss is 1 - cosine of their embeddings.
     const auto sentences = o.calibration.empty() ? std::vector<std::string>{} : quant::read_sentences(o.calibration, 32);

@@ -20,6 +20,16 @@ bool has_direct_kernel(GgmlType t) {
 
 }  // namespace
 
+bool matmul_supported(GgmlType t) {
+  switch (t) {
+    case GgmlType::kBF16: case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+    case GgmlType::kQ6_K: case GgmlType::kQ5_0: case GgmlType::kQ5_1: case GgmlType::kIQ4_NL:
+      return true;
+    default:
+      return has_direct_kernel(t);
+  }
+}
+
 void QuantizedActivations::quantize(GgmlType weight_type, const float* x, size_t n_tokens, size_t n, ThreadPool& pool) {
   weight_type_ = weight_type;
   row_bytes_ = activation_row_bytes(weight_type, n);

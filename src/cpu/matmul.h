@@ -22,6 +22,10 @@ struct WeightMatrix {
   const uint8_t* row(size_t r) const { return data + r * row_bytes; }
 };
 
+// Whether matmul takes weights of this type: its own kernels (F32, F16, Q4_0, Q4_1, Q8_0, the WQ/WK
+// formats), or rows dequantized a tile at a time (BF16, Q5_0, Q5_1, K-quants, IQ4_NL).
+bool matmul_supported(GgmlType t);
+
 // Activations quantized once for every matrix that reads them (Q, K and V share one).
 class QuantizedActivations {
  public:

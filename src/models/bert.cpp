@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -11,6 +12,7 @@
 
 #include "core/error.h"
 #include "cpu/kernels.h"
+#include "cpu/matmul.h"
 #include "cpu/quant_blocks.h"
 #include "format/package.h"
 #include "models/bert_metadata.h"
@@ -76,6 +78,31 @@ size_t positive_field(const nlohmann::json& j, const std::string& path, const ch
   return j[key].get<size_t>();
 }
 
+// Hugging Face BERT tensor stems and llama.cpp's names for them (gguf-py's tensor_mapping for
+// MODEL_ARCH.BERT, as convert_hf_to_gguf.py writes them).
+struct NamePair {
+  std::string_view hf, llama_cpp;
+};
+constexpr NamePair kEmbeddingNames[] = {{"embeddings.word_embeddings", "token_embd"},
+                                        {"embeddings.position_embeddings", "position_embd"},
+                                        {"embeddings.token_type_embeddings", "token_types"},
+                                        {"embeddings.LayerNorm", "token_embd_norm"}};
+constexpr NamePair kLayerNames[] = {{"attention.self.query", "attn_q"},
+                                    {"attention.self.key", "attn_k"},
+                                    {"attention.self.value", "attn_v"},
+                                    {"attention.output.dense", "attn_output"},
+                                    {"attention.output.LayerNorm", "attn_output_norm"},
+                                    {"intermediate.dense", "ffn_up"},
+                                    {"output.dense", "ffn_down"},
+                                    {"output.LayerNorm", "layer_output_norm"}};
+
+std::string_view llama_cpp_stem(std::span<const NamePair> table, std::string_view hf) {
+  for (const auto& p : table) {
+    if (p.hf == hf) return p.llama_cpp;
+  }
+  fail(ErrorKind::kInternal, "no llama.cpp name for BERT tensor '" + std::string(hf) + "'");
+}
+
 std::string shape_string(const std::vector<uint64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -84,8 +111,31 @@ std::string shape_string(const std::vector<uint64_t>& shape) {
 
 }  // namespace
 
+std::string BertModel::embedding_name(const std::string& hf_stem, const char* kind) const {
+  if (llama_cpp_names_) return std::string(llama_cpp_stem(kEmbeddingNames, hf_stem)) + "." + kind;
+  return hf_prefix_ + hf_stem + "." + kind;
+}
+
+std::string BertModel::layer_prefix(size_t il) const {
+  return llama_cpp_names_ ? "blk." + std::to_string(il) + "." : hf_prefix_ + "encoder.layer." + std::to_string(il) + ".";
+}
+
+std::string BertModel::layer_name(size_t il, const std::string& hf_stem, const char* kind) const {
+  return layer_prefix(il) + std::string(llama_cpp_names_ ? llama_cpp_stem(kLayerNames, hf_stem) : hf_stem) + "." + kind;
+}
+
+const BertTensor& BertModel::require(const std::string& name) const {
+  if (const auto* t = weights_->find(name)) return *t;
+  if (llama_cpp_names_) {
+    fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "' is missing (a BERT GGUF in llama.cpp's layout needs " +
+                                 "token_embd, position_embd, token_types, token_embd_norm and, per block, attn_q, attn_k, attn_v, " +
+                                 "attn_output, attn_output_norm, ffn_up, ffn_down, layer_output_norm)");
+  }
+  return weights_->tensor(name);  // names the file, and an unsupported dtype if that is why
+}
+
 cpu::WeightMatrix BertModel::matrix(const std::string& name, size_t rows, size_t cols) {
-  const auto& t = weights_->tensor(name);
+  const auto& t = require(name);
   if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols) {
     fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
                                  " does not match " + config_source_ + " (expected [" + std::to_string(rows) + ", " +
@@ -95,13 +145,18 @@ cpu::WeightMatrix BertModel::matrix(const std::string& name, size_t rows, size_t
   if (t.type == GgmlType::kF32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0) {
     return cpu::WeightMatrix{GgmlType::kF32, rows, cols, t.data, cols * sizeof(float)};
   }
-  if (wq_params(t.type) || wk_bits(t.type)) {  // a package's quantized matrix: the kernels read it as stored
-    const auto traits = *ggml_type_traits(static_cast<uint32_t>(t.type));
-    return cpu::WeightMatrix{t.type, rows, cols, t.data, cols / traits.block_elems * traits.block_bytes};
-  }
   if (t.type != GgmlType::kF32 && t.type != GgmlType::kF16 && t.type != GgmlType::kBF16) {
-    fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': type " + std::string(ggml_type_name(t.type)) +
-                                 " is not supported for BERT matrices");
+    // Quantized as stored: a package's WQ/WK matrix or one of llama.cpp's types; the kernels read it as it is.
+    if (!cpu::matmul_supported(t.type)) {
+      fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': type " + std::string(ggml_type_name(t.type)) +
+                                   " is not supported for BERT matrices");
+    }
+    const auto traits = *ggml_type_traits(static_cast<uint32_t>(t.type));
+    if (cols % traits.block_elems != 0) {
+      fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': rows of " + std::to_string(cols) + " weights are not whole " +
+                                   std::string(ggml_type_name(t.type)) + " blocks");
+    }
+    return cpu::WeightMatrix{t.type, rows, cols, t.data, cols / traits.block_elems * traits.block_bytes};
   }
   // F16/BF16 or misaligned F32: keep one converted copy (the mapped bytes are then never read).
   owned_.push_back(weights_->to_f32(t));
@@ -110,7 +165,7 @@ cpu::WeightMatrix BertModel::matrix(const std::string& name, size_t rows, size_t
 }
 
 std::vector<float> BertModel::vector(const std::string& name, size_t n) {
-  const auto& t = weights_->tensor(name);
+  const auto& t = require(name);
   if (t.shape.size() != 1 || t.shape[0] != n) {
     fail(ErrorKind::kFormat, weights_->path() + ": tensor '" + name + "': shape " + shape_string(t.shape) +
                                  " does not match " + config_source_ + " (expected [" + std::to_string(n) + "])");
@@ -119,11 +174,14 @@ std::vector<float> BertModel::vector(const std::string& name, size_t n) {
   return weights_->to_f32(t);
 }
 
-BertModel::BertModel(const std::string& dir) {
-  if (is_package_dir(dir)) {
-    load_package(std::make_shared<const PackageFile>(dir));  // verifies every tensor's checksum
+BertModel::BertModel(const std::string& path) {
+  std::error_code ec;
+  if (is_package_dir(path)) {
+    load_package(std::make_shared<const PackageFile>(path));  // verifies every tensor's checksum
+  } else if (std::filesystem::is_regular_file(path, ec)) {
+    load_package(std::make_shared<const GgufFile>(path));  // a GGUF file (llama.cpp's BERT layout)
   } else {
-    load_folder(read_folder(dir));
+    load_folder(read_folder(path));
   }
 }
 
@@ -133,7 +191,7 @@ BertModel::BertModel(std::shared_ptr<const GgufFile> package) { load_package(std
 
 void BertModel::load_package(std::shared_ptr<const GgufFile> file) {
   if (!is_bert_package(*file)) {
-    fail(ErrorKind::kFormat, file->path() + ": not a BERT package (general.architecture is '" +
+    fail(ErrorKind::kFormat, file->path() + ": not a BERT model (general.architecture is '" +
                                  (file->has("general.architecture") ? file->get_string("general.architecture") : "") + "')");
   }
   cfg_ = bert_config_from_metadata(*file);
@@ -143,7 +201,14 @@ void BertModel::load_package(std::shared_ptr<const GgufFile> file) {
     fail(e.kind(), file->path() + ": tokenizer.ggml.tokens: " + e.what());
   }
   weights_ = std::make_unique<BertWeights>(file);
-  config_source_ = "the manifest's bert.* metadata";
+  const bool llama_cpp_metadata = has_llama_cpp_bert_metadata(*file);
+  config_source_ = llama_cpp_metadata ? "the file's bert.* metadata" : "the manifest's bert.* metadata";
+  // llama.cpp's names in its own files, and in packages quantized from them.
+  llama_cpp_names_ = llama_cpp_metadata || weights_->find("token_embd.weight");
+  if (llama_cpp_names_ && weights_->find("blk.0.attn_qkv.weight")) {
+    fail(ErrorKind::kFormat, file->path() + ": tensor 'blk.0.attn_qkv.weight': fused Q/K/V is not supported "
+                                            "(only separate attn_q, attn_k and attn_v, as llama.cpp's BERT converter writes them)");
+  }
   bind_weights();
 }
 
@@ -212,36 +277,37 @@ void BertModel::expand_embeddings() {
 void BertModel::bind_weights() {
   const size_t d = cfg_.n_embd;
   // Some exports prefix every tensor with "bert."; accept both.
-  const std::string p = weights_->find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-  word_embd_name_ = p + "embeddings.word_embeddings.weight";
-  pos_embd_name_ = p + "embeddings.position_embeddings.weight";
-  type_embd_name_ = p + "embeddings.token_type_embeddings.weight";
+  if (!llama_cpp_names_) hf_prefix_ = weights_->find("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+  word_embd_name_ = embedding_name("embeddings.word_embeddings", "weight");
+  pos_embd_name_ = embedding_name("embeddings.position_embeddings", "weight");
+  type_embd_name_ = embedding_name("embeddings.token_type_embeddings", "weight");
   word_embd_ = matrix(word_embd_name_, cfg_.n_vocab, d);
   pos_embd_matrix_ = matrix(pos_embd_name_, cfg_.n_positions, d);
   type_embd_matrix_ = matrix(type_embd_name_, cfg_.n_token_types, d);
   expand_embeddings();
-  emb_ln_w_ = vector(p + "embeddings.LayerNorm.weight", d);
-  emb_ln_b_ = vector(p + "embeddings.LayerNorm.bias", d);
+  emb_ln_w_ = vector(embedding_name("embeddings.LayerNorm", "weight"), d);
+  emb_ln_b_ = vector(embedding_name("embeddings.LayerNorm", "bias"), d);
   for (size_t il = 0; il < cfg_.n_layer; ++il) {
-    const std::string b = p + "encoder.layer." + std::to_string(il) + ".";
+    auto w = [&](const char* stem) { return layer_name(il, stem, "weight"); };
+    auto b = [&](const char* stem) { return layer_name(il, stem, "bias"); };
     BertLayer L;
-    L.prefix = b;
-    L.wq = matrix(b + "attention.self.query.weight", d, d);
-    L.bq = vector(b + "attention.self.query.bias", d);
-    L.wk = matrix(b + "attention.self.key.weight", d, d);
-    L.bk = vector(b + "attention.self.key.bias", d);
-    L.wv = matrix(b + "attention.self.value.weight", d, d);
-    L.bv = vector(b + "attention.self.value.bias", d);
-    L.wo = matrix(b + "attention.output.dense.weight", d, d);
-    L.bo = vector(b + "attention.output.dense.bias", d);
-    L.ln1_w = vector(b + "attention.output.LayerNorm.weight", d);
-    L.ln1_b = vector(b + "attention.output.LayerNorm.bias", d);
-    L.w_in = matrix(b + "intermediate.dense.weight", cfg_.n_ff, d);
-    L.b_in = vector(b + "intermediate.dense.bias", cfg_.n_ff);
-    L.w_out = matrix(b + "output.dense.weight", d, cfg_.n_ff);
-    L.b_out = vector(b + "output.dense.bias", d);
-    L.ln2_w = vector(b + "output.LayerNorm.weight", d);
-    L.ln2_b = vector(b + "output.LayerNorm.bias", d);
+    L.prefix = layer_prefix(il);
+    L.wq = matrix(w("attention.self.query"), d, d);
+    L.bq = vector(b("attention.self.query"), d);
+    L.wk = matrix(w("attention.self.key"), d, d);
+    L.bk = vector(b("attention.self.key"), d);
+    L.wv = matrix(w("attention.self.value"), d, d);
+    L.bv = vector(b("attention.self.value"), d);
+    L.wo = matrix(w("attention.output.dense"), d, d);
+    L.bo = vector(b("attention.output.dense"), d);
+    L.ln1_w = vector(w("attention.output.LayerNorm"), d);
+    L.ln1_b = vector(b("attention.output.LayerNorm"), d);
+    L.w_in = matrix(w("intermediate.dense"), cfg_.n_ff, d);
+    L.b_in = vector(b("intermediate.dense"), cfg_.n_ff);
+    L.w_out = matrix(w("output.dense"), d, cfg_.n_ff);
+    L.b_out = vector(b("output.dense"), d);
+    L.ln2_w = vector(w("output.LayerNorm"), d);
+    L.ln2_b = vector(b("output.LayerNorm"), d);
     layers_.push_back(std::move(L));
     pack_layer(il);
   }
@@ -261,22 +327,19 @@ void BertModel::pack_layer(size_t il) {
 }
 
 namespace {
-const char* const kLayerMatrices[] = {"attention.self.query.weight", "attention.self.key.weight",
-                                      "attention.self.value.weight", "attention.output.dense.weight",
-                                      "intermediate.dense.weight", "output.dense.weight"};
-cpu::WeightMatrix* bert_layer_matrix(BertLayer& L, const std::string& suffix) {
+// The six matrices of a layer, by Hugging Face stem, in matrix_names() order.
+const char* const kLayerMatrices[] = {"attention.self.query", "attention.self.key", "attention.self.value",
+                                      "attention.output.dense", "intermediate.dense", "output.dense"};
+cpu::WeightMatrix* bert_layer_matrix(BertLayer& L, size_t index) {
   cpu::WeightMatrix* all[] = {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_in, &L.w_out};
-  for (size_t i = 0; i < std::size(kLayerMatrices); ++i) {
-    if (suffix == kLayerMatrices[i]) return all[i];
-  }
-  return nullptr;
+  return all[index];
 }
 }  // namespace
 
 std::vector<std::string> BertModel::matrix_names() const {
   std::vector<std::string> names{word_embd_name_, pos_embd_name_, type_embd_name_};
-  for (const auto& L : layers_) {
-    for (const char* m : kLayerMatrices) names.push_back(L.prefix + m);
+  for (size_t il = 0; il < layers_.size(); ++il) {
+    for (const char* m : kLayerMatrices) names.push_back(layer_name(il, m, "weight"));
   }
   return names;
 }
@@ -285,9 +348,10 @@ const cpu::WeightMatrix& BertModel::matrix_by_name(const std::string& name) cons
   if (name == word_embd_name_) return word_embd_;
   if (name == pos_embd_name_) return pos_embd_matrix_;
   if (name == type_embd_name_) return type_embd_matrix_;
-  for (const auto& L : layers_) {
-    if (name.starts_with(L.prefix)) {
-      if (auto* m = bert_layer_matrix(const_cast<BertLayer&>(L), name.substr(L.prefix.size()))) return *m;
+  for (size_t il = 0; il < layers_.size(); ++il) {
+    if (!name.starts_with(layers_[il].prefix)) continue;
+    for (size_t i = 0; i < std::size(kLayerMatrices); ++i) {
+      if (name == layer_name(il, kLayerMatrices[i], "weight")) return *bert_layer_matrix(const_cast<BertLayer&>(layers_[il]), i);
     }
   }
   fail(ErrorKind::kInput, "no matrix named '" + name + "' in this BERT model");

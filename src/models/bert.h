@@ -1,6 +1,7 @@
 // BERT encoders for sentence embeddings (all-MiniLM-L6-v2) from a sentence-transformers folder
-// (config.json + model.safetensors + vocab.txt) or a webaccel package of it (`webaccel quantize`),
-// mean pooling and L2 normalisation.
+// (config.json + model.safetensors + vocab.txt), a webaccel package of it (`webaccel quantize`), or
+// llama.cpp's BERT GGUF file of it (convert_hf_to_gguf.py's names and keys, any of llama.cpp's
+// quantizations: models/bert_metadata.h); mean pooling and L2 normalisation.
 #pragma once
 
 #include <map>
@@ -31,7 +32,7 @@ struct BertConfig {
 };
 
 struct BertLayer {
-  std::string prefix;                 // "[bert.]encoder.layer.<i>."
+  std::string prefix;                 // "[bert.]encoder.layer.<i>.", or llama.cpp's "blk.<i>."
   cpu::WeightMatrix wq, wk, wv;       // (n_embd, n_embd) each
   std::vector<float> bq, bk, bv;      // (n_embd)
   cpu::WeightMatrix wo;               // (n_embd, n_embd)
@@ -64,15 +65,18 @@ struct BertFiles {
 
 class BertModel {
  public:
-  explicit BertModel(const std::string& dir);  // a folder or a package; errors name the file and field or tensor
+  // A folder, a package or a GGUF file; errors name the file and field or tensor.
+  explicit BertModel(const std::string& path);
   explicit BertModel(BertFiles files);         // the same checks over files already in memory
-  explicit BertModel(std::shared_ptr<const GgufFile> package);  // a package opened in memory (a browser host)
+  explicit BertModel(std::shared_ptr<const GgufFile> package);  // a package or GGUF file already opened (a browser host)
 
   const BertConfig& config() const { return cfg_; }
   const tok::WordPieceTokenizer& tokenizer() const { return *tokenizer_; }
   const BertWeights& weights() const { return *weights_; }
   // Every tensor the graph reads, in load order (the unused pooler is not among them).
   const std::vector<std::string>& tensor_names() const { return tensor_names_; }
+  // Whether the tensors have llama.cpp's names (token_embd.weight, blk.<i>.attn_q.weight, ...).
+  bool llama_cpp_names() const { return llama_cpp_names_; }
 
   // The graph's weights, for other backends (the GPU forward).
   const std::vector<BertLayer>& layers() const { return layers_; }
@@ -98,14 +102,22 @@ class BertModel {
   void bind_weights();  // cfg_ and weights_ set: finds, checks and points at every tensor
   void expand_embeddings();  // position and token-type rows as floats, whatever their stored type
   void pack_layer(size_t il);  // packed_[il] from layers_[il]'s matrices as they are now
+  const BertTensor& require(const std::string& name) const;  // Error naming the file and tensor
   cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols);
   std::vector<float> vector(const std::string& name, size_t n);
+  // Names in this model's convention, from the Hugging Face stem ("embeddings.LayerNorm",
+  // "attention.self.query") and kind ("weight", "bias").
+  std::string embedding_name(const std::string& hf_stem, const char* kind) const;
+  std::string layer_prefix(size_t il) const;
+  std::string layer_name(size_t il, const std::string& hf_stem, const char* kind) const;
 
   BertConfig cfg_;
   std::unique_ptr<BertWeights> weights_;
   std::unique_ptr<tok::WordPieceTokenizer> tokenizer_;
   std::vector<std::string> tensor_names_;
   std::string config_source_ = "config.json";  // where the shapes come from, for errors
+  bool llama_cpp_names_ = false;
+  std::string hf_prefix_;                  // "bert." when an export prefixes every tensor
   std::string word_embd_name_, pos_embd_name_, type_embd_name_;
   cpu::WeightMatrix word_embd_;           // (n_vocab, n_embd), rows dequantized on lookup
   cpu::WeightMatrix pos_embd_matrix_;     // (n_positions, n_embd) as stored

@@ -21,17 +21,6 @@ std::string shape_string(const std::vector<uint64_t>& shape) {
   return s + "]";
 }
 
-bool matmul_supported(GgmlType t) {
-  switch (t) {
-    case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16: case GgmlType::kQ4_0: case GgmlType::kQ4_1:
-    case GgmlType::kQ8_0: case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
-    case GgmlType::kQ6_K: case GgmlType::kQ5_0: case GgmlType::kQ5_1: case GgmlType::kIQ4_NL:
-      return true;
-    default:
-      return wq_params(t).has_value() || wk_bits(t).has_value();
-  }
-}
-
 }  // namespace
 
 cpu::WeightMatrix LlamaModel::matrix(const std::string& name, size_t rows, size_t cols) const {
@@ -41,7 +30,7 @@ cpu::WeightMatrix LlamaModel::matrix(const std::string& name, size_t rows, size_
                                  " does not match the hyper-parameters (expected [" + std::to_string(cols) + ", " +
                                  std::to_string(rows) + "])");
   }
-  if (!matmul_supported(t.type)) {
+  if (!cpu::matmul_supported(t.type)) {
     fail(ErrorKind::kFormat, gguf_->path() + ": tensor '" + name + "': type " + std::string(ggml_type_name(t.type)) +
                                  " is not supported for matrix products");
   }

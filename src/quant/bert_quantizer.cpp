@@ -11,9 +11,11 @@
 namespace webaccel::quant {
 namespace {
 
-// Progressive-loading unit: "embeddings" (with its norm) or "layers.<i>".
+// Progressive-loading unit: "embeddings" (with its norm) or "layers.<i>" (Hugging Face's
+// "encoder.layer.<i>." or llama.cpp's "blk.<i>." names).
 std::string component_of(const std::string& name) {
-  static const std::string kLayer = "encoder.layer.";
+  static const std::string kLayer = "encoder.layer.", kBlock = "blk.";
+  if (name.starts_with(kBlock)) return "layers." + name.substr(kBlock.size(), name.find('.', kBlock.size()) - kBlock.size());
   const auto at = name.find(kLayer);
   if (at == std::string::npos) return "embeddings";
   const size_t begin = at + kLayer.size();
