@@ -11,6 +11,7 @@
 const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'];
 const PARAM_SLOT = 256;       // minUniformBufferOffsetAlignment's largest allowed value
 const PARAM_SLOTS = 4096;     // uniform ring: 1 MiB of params per submit
+const BIND_GROUPS_KEPT = 8192; // past this, the cache starts afresh (views that keep changing)
 const align4 = (n) => Math.ceil(n / 4) * 4;
 const RUNS_IN_NODE = typeof globalThis.process?.versions?.node === 'string';
 
@@ -94,7 +95,10 @@ export class GpuBridge {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.ringStaging = new Uint8Array(PARAM_SLOT * PARAM_SLOTS);
     this.ringUsed = 0;
-    this.stats = { dispatches: 0, submits: 0, pipelinesSync: 0, pipelinesAsync: 0, compileMs: 0 };
+    // Bind groups by (pipeline, params slot, views): a decode step records the same dispatches
+    // every token, and creating a group per dispatch was most of a step's recording time.
+    this.bindGroups = new Map();
+    this.stats = { dispatches: 0, submits: 0, pipelinesSync: 0, pipelinesAsync: 0, compileMs: 0, bindGroupsMade: 0 };
     device.lost.then((info) => { this.lostReason ??= `WebGPU device lost (${info.reason}): ${info.message}`; });
     device.onuncapturederror = (e) => this.errors.push(e.error?.message ?? String(e.error));
     const ai = adapter.info ?? {};
@@ -159,6 +163,7 @@ export class GpuBridge {
     const buffer = this.buffers[id];
     if (!buffer) return;
     this.flush();  // recorded work may still use it: destroy only what was submitted
+    this.bindGroups.clear();  // ids are reused: no group may outlive its buffer's id
     buffer.destroy();
     this.buffers[id] = null;
     this.freeIds.push(id);
@@ -275,14 +280,21 @@ export class GpuBridge {
     const slot = this.ringUsed++;
     this.ringStaging.set(new Uint8Array(memory.buffer, paramsPtr, paramsBytes), slot * PARAM_SLOT);
     const views = new Float64Array(memory.buffer, viewsPtr, count * 3);
-    const entries = [{ binding: 0, resource: { buffer: this.ring, offset: slot * PARAM_SLOT, size: PARAM_SLOT } }];
-    for (let i = 0; i < count; ++i) {
-      const buffer = this.buffers[views[3 * i]];
-      const offset = views[3 * i + 1];
-      const size = views[3 * i + 2] || buffer.size - offset;
-      entries.push({ binding: i + 1, resource: { buffer, offset, size } });
+    const key = `${pipelineId}/${slot}/${views.join()}`;
+    let bindGroup = this.bindGroups.get(key);
+    if (!bindGroup) {
+      const entries = [{ binding: 0, resource: { buffer: this.ring, offset: slot * PARAM_SLOT, size: PARAM_SLOT } }];
+      for (let i = 0; i < count; ++i) {
+        const buffer = this.buffers[views[3 * i]];
+        const offset = views[3 * i + 1];
+        const size = views[3 * i + 2] || buffer.size - offset;
+        entries.push({ binding: i + 1, resource: { buffer, offset, size } });
+      }
+      bindGroup = this.device.createBindGroup({ layout: record.bindGroupLayout, entries });
+      if (this.bindGroups.size >= BIND_GROUPS_KEPT) this.bindGroups.clear();
+      this.bindGroups.set(key, bindGroup);
+      this.stats.bindGroupsMade++;
     }
-    const bindGroup = this.device.createBindGroup({ layout: record.bindGroupLayout, entries });
     const pass = this.#beginPass();
     pass.setPipeline(record.pipeline);
     pass.setBindGroup(0, bindGroup);
