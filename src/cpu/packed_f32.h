@@ -12,16 +12,27 @@
 
 namespace webaccel::cpu {
 
+// Input features go in blocks of this many (the kernel's activations are interleaved by block).
+constexpr size_t kPackedKBlock = 4;
+
 struct PackedF32Matrix {
   size_t rows = 0;          // output features
   size_t cols = 0;          // input features
+  size_t padded_cols = 0;   // cols rounded up to kPackedKBlock
   size_t panel_rows = 0;    // rows per panel, the running SIMD target's (packed_f32_panel_rows())
-  std::vector<float> panels;  // (n_panels, cols, panel_rows): W[p * panel_rows + j][k], zero past rows
+  std::vector<float> panels;  // (n_panels, padded_cols, panel_rows): W[p * panel_rows + j][k], zero past rows and cols
   std::vector<float> bias;    // (n_panels * panel_rows), zero past rows
 
   bool empty() const { return rows == 0; }
   size_t n_panels() const { return (rows + panel_rows - 1) / panel_rows; }
 };
+
+// wasm: x[k] broadcast by a lane shuffle of a loaded block (1) or by a load-splat (0, default).
+// SpiderMonkey runs the shuffle faster and V8 the load-splat, by 20-40% either way, so
+// matmul_packed_f32 times both on its first products and keeps the faster. Native targets always
+// load-splat (packed_f32_has_shuffle_broadcast() is false).
+void packed_f32_use_broadcast(int kind);
+bool packed_f32_has_shuffle_broadcast();
 
 // Rows per panel for the SIMD target this CPU (or wasm build) runs.
 size_t packed_f32_panel_rows();

@@ -139,7 +139,11 @@ int main() {
                         GgmlType::kWQ4_G64, GgmlType::kWQ8_G128, GgmlType::kWK3})
     check_format(type);
   check_dot_f32();
-  check_packed_f32();
+  for (int broadcast : {0, 1}) {  // load-splat and shuffle: each engine keeps one, so both must hold
+    packed_f32_use_broadcast(broadcast);
+    check_packed_f32();
+  }
+  packed_f32_use_broadcast(0);
   std::printf("%d of %d checks failed\n", failures, checks);
   return failures == 0 ? 0 : 1;
 }
