@@ -1,6 +1,7 @@
 // Browser tests in headless Firefox ESR. No test framework drives Debian's Firefox, so each page
 // POSTs its result to `webaccel serve --accept-results` and this runner waits for the file:
-//   node tests/browser/run_firefox.mjs [scenario-name ...]
+//   [WEBACCEL_DIST=build/DIR/dist] node tests/browser/run_firefox.mjs [scenario-name ...]
+// WEBACCEL_DIST: the wasm build of a build directory of one's own instead of web/dist.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { prepare, serve, SCENARIOS, summary, firefoxPage } from './harness.mjs';
 
 const PORT = Number(process.env.WEBACCEL_TEST_PORT ?? 18280);
 const TIMEOUT_MS = 300_000;
+const DIST = process.env.WEBACCEL_DIST ? `&dist=/${process.env.WEBACCEL_DIST.replace(/\/?$/, '/')}` : '';
 const wanted = process.argv.slice(2);
 const selected = SCENARIOS.filter((x) => !wanted.length || wanted.includes(x.name));
 prepare(selected);
@@ -20,7 +22,7 @@ let failures = 0;
 try {
   for (const s of selected) {
     const base = s.isolation === false ? open.url : isolated.url;
-    const url = `${base}/tests/browser/page.html?scenario=${s.scenario}&threads=${s.threads}&post=${s.name}.json`;
+    const url = `${base}/tests/browser/page.html?scenario=${s.scenario}&threads=${s.threads}&post=${s.name}.json${DIST}`;
     const result = await firefoxPage(url, join(results, `${s.name}.json`), s.timeoutMs ?? TIMEOUT_MS);
     console.log(summary(s.name, result));
     if (!result.ok) console.log(JSON.stringify(result, null, 1).slice(0, 3000));
