@@ -7,10 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 carry=${CARRY:-build/gpu-carry}
-if ! ldconfig -p | grep -q 'libGLX.so.0'; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
-nv=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[[ -f $nv && -z ${VK_DRIVER_FILES:-} ]] && export VK_DRIVER_FILES=$nv
-export LD_LIBRARY_PATH=$carry/lib WEBACCEL_WGPU_LIB=$carry/lib/libwgpu_native.so
+source bench/gpu/gpu_machine_env.sh && gpu_machine_env "$carry"
 results=${OUT:-/tmp}/decode_shares.jsonl
 : > "$results"
 IFS=';' read -ra runs <<<"${RUNS:-7b 4 -;7b 4 attention,rope_kv;7b 4 gemv;7b 8 -;smollm2 4 -;smollm2 4 attention,rope_kv;smollm2 4 gemv}"

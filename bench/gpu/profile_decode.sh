@@ -9,10 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 carry=${CARRY:-build/gpu-carry}
-if ! ldconfig -p | grep -q 'libGLX.so.0'; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
-nv=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[[ -f $nv && -z ${VK_DRIVER_FILES:-} ]] && export VK_DRIVER_FILES=$nv
-export LD_LIBRARY_PATH=$carry/lib WEBACCEL_WGPU_LIB=$carry/lib/libwgpu_native.so
+source bench/gpu/gpu_machine_env.sh && gpu_machine_env "$carry"
 mode=${MODE:-2}
 IFS=';' read -ra runs <<<"${RUNS:---shape 7b --bits 4;--shape 7b --bits 8;--shape smollm2 --bits 4}"
 for args in "${runs[@]}"; do

@@ -6,14 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 carry=${CARRY:-build/gpu-carry}
-if ! ldconfig -p | grep -q 'libGLX.so.0'; then  # a bare machine: Vulkan loader + glvnd (NVIDIA's ICD needs it) from .gl
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-nv=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-[[ -f $nv && -z ${VK_DRIVER_FILES:-} ]] && export VK_DRIVER_FILES=$nv
-export LD_LIBRARY_PATH=$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-export WEBACCEL_WGPU_LIB=$carry/lib/libwgpu_native.so
+source bench/gpu/gpu_machine_env.sh && gpu_machine_env "$carry"
 export __GL_SHADER_DISK_CACHE=0  # lazy compilation must really compile, not hit a driver cache
 bin=$carry/webaccel-gpu-bench
 results=${OUT:-/tmp}/decode_bench.jsonl

@@ -72,7 +72,8 @@ size_t positive_key(const GgufFile& f, const char* key) {
   return static_cast<size_t>(v);
 }
 
-BertConfig llama_cpp_bert_config(const GgufFile& f) {
+// The sizes both layouts (webaccel packages, llama.cpp GGUFs) keep under the same keys.
+BertConfig shared_bert_sizes(const GgufFile& f) {
   auto positive = [&](const char* key) { return positive_key(f, key); };
   BertConfig c;
   c.n_positions = positive("bert.context_length");
@@ -81,6 +82,12 @@ BertConfig llama_cpp_bert_config(const GgufFile& f) {
   c.n_layer = positive("bert.block_count");
   c.n_head = positive("bert.attention.head_count");
   c.layer_norm_eps = static_cast<float>(f.get_float("bert.attention.layer_norm_epsilon"));
+  return c;
+}
+
+BertConfig llama_cpp_bert_config(const GgufFile& f) {
+  auto positive = [&](const char* key) { return positive_key(f, key); };
+  BertConfig c = shared_bert_sizes(f);
   if (f.find_bool("bert.attention.causal").value_or(false)) {
     fail(ErrorKind::kFormat, f.path() + ": metadata 'bert.attention.causal' is true: only bidirectional encoders are supported");
   }
@@ -114,14 +121,8 @@ BertConfig bert_config_from_metadata(const GgufFile& f) {
     return c;
   }
   auto positive = [&](const char* key) { return positive_key(f, key); };
-  BertConfig c;
-  c.n_positions = positive("bert.context_length");
-  c.n_embd = positive("bert.embedding_length");
-  c.n_ff = positive("bert.feed_forward_length");
-  c.n_layer = positive("bert.block_count");
-  c.n_head = positive("bert.attention.head_count");
+  BertConfig c = shared_bert_sizes(f);
   c.n_token_types = positive("bert.token_type_count");
-  c.layer_norm_eps = static_cast<float>(f.get_float("bert.attention.layer_norm_epsilon"));
   c.max_seq_length = std::min(positive("bert.max_seq_length"), c.n_positions);
   c.normalize = f.get_bool("bert.normalize");
   if (f.get_string("bert.pooling") != "mean") fail(ErrorKind::kFormat, f.path() + ": metadata 'bert.pooling': only \"mean\" is supported");

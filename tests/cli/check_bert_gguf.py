@@ -18,7 +18,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "quant"))
-from cli_checks import FORMAT, Checks, run  # noqa: E402
+from cli_checks import FORMAT, Checks, cosine, run  # noqa: E402
 import minilm_gguf  # noqa: E402
 
 MINILM = os.path.join(os.environ.get("WEBACCEL_MODELS_DIR", "models"), "minilm")
@@ -64,10 +64,6 @@ def encode_some(name, shape, data):
     if name in ("blk.0.ffn_down.weight", "blk.1.ffn_down.weight"):
         return GGML_Q5_0, q5_0(array.array("f", data))
     return None
-
-
-def cosine(a, b):
-    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
 def main():

@@ -4,13 +4,12 @@ and `info` load it natively, and its sentence embeddings stay close to the f32 m
 every sentence's cosine >= 0.999; 4-bit: mean >= 0.95). A corrupted or truncated shard is an error
 naming the shard and tensor, with a non-zero exit and no output written."""
 import json
-import math
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_checks import FORMAT, USAGE, Checks, run  # noqa: E402
+from cli_checks import FORMAT, USAGE, Checks, cosine, run  # noqa: E402
 
 MINILM = os.path.join(os.environ.get("WEBACCEL_MODELS_DIR", "models"), "minilm")
 MIN_COSINE_8BIT = 0.999      # per sentence
@@ -24,10 +23,6 @@ SENTENCES = ["The cat sits on the mat.", "A kitten rests on a rug.", "Stock mark
 def embed(model, out):
     p = run(["embed", "-m", model, "-t", "2", "-o", out] + SENTENCES)
     return p, (json.load(open(out))["embeddings"] if p.returncode == 0 else None)
-
-
-def cosine(a, b):
-    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
 
 
 def main():

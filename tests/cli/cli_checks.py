@@ -1,5 +1,6 @@
 """Shared by the CLI check scripts: run the webaccel binary, report ok/FAIL lines, and check that
 an error exits with the documented code, names what it should and leaves no output behind."""
+import math
 import os
 import subprocess
 
@@ -26,3 +27,7 @@ class Checks:
         missing = [t for t in texts if t not in p.stderr]
         self.check(name, p.returncode == rc and not missing and not left,
                    f"rc {p.returncode}, missing {missing}, stderr {p.stderr.strip()[-300:]!r}, left output {left}")
+
+
+def cosine(a, b):
+    return sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
