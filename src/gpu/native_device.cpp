@@ -150,7 +150,7 @@ WGPUComputePipelineDescriptor NativeDevice::pipeline_descriptor(const PipelineDe
 }
 
 Pipeline NativeDevice::add_pipeline(const std::string& key, WGPUComputePipeline pipeline) {
-  PipelineEntry e{key, pipeline, w_.wgpuComputePipelineGetBindGroupLayout(pipeline, 0)};
+  PipelineEntry e{key, pipeline, w_.wgpuComputePipelineGetBindGroupLayout(pipeline, 0), key.substr(0, key.find(':'))};
   pipelines_.push_back(e);
   const auto id = static_cast<uint32_t>(pipelines_.size());
   pipeline_ids_[key] = id;
@@ -277,7 +277,7 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
                                    " workgroups exceeds maxComputeWorkgroupsPerDimension " + std::to_string(max_groups));
   }
   if (groups_x == 0 || groups_y == 0 || groups_z == 0) return;
-  if (!skipped_families_.empty() && skipped_families_.count(p.key.substr(0, p.key.find(':')))) return;
+  if (!skipped_families_.empty() && skipped_families_.count(p.family)) return;
   if (params_used_ == kParamSlots) submit();  // the ring is full: its slots are written at submit
   if (profile_inside_passes_ && profile_pending_.size() + 2 > 2 * kProfileDispatches) submit();  // room for 2 stamps
   const uint64_t slot = params_used_++ * kParamSlotBytes;
@@ -300,7 +300,7 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
     pass_ = w_.wgpuCommandEncoderBeginComputePass(encoder_, &pd);
     pass_stamped_ = false;
   }
-  const std::string family = p.key.substr(0, p.key.find(':'));
+  const std::string& family = p.family;
   const bool stamped = profile_inside_passes_ && query_set_;
   if (stamped && !pass_stamped_) {
     stamp_inside_pass("");
@@ -310,7 +310,7 @@ void NativeDevice::dispatch(Pipeline pipeline, std::span<const uint8_t> params, 
   w_.wgpuComputePassEncoderSetBindGroup(pass_, 0, group, 0, nullptr);
   w_.wgpuComputePassEncoderDispatchWorkgroups(pass_, groups_x, groups_y, groups_z);
   recorded_ = true;
-  check("pipeline '" + p.key + "': dispatch");
+  if (has_error()) check("pipeline '" + p.key + "': dispatch");  // the message built only when needed
   if (stamped) {
     stamp_inside_pass(family + " x" + std::to_string(groups_x));
   } else if (timed) {

@@ -31,6 +31,7 @@ struct PipelineEntry {
   std::string key;
   WGPUComputePipeline pipeline = nullptr;
   WGPUBindGroupLayout layout = nullptr;
+  std::string family;  // the key up to ':' (profiles and WEBACCEL_GPU_SKIP), cut once here
 };
 class NativeDevice final : public Device {
  public:
