@@ -33,6 +33,7 @@ struct DeviceInfo {
   bool shader_f16 = false;   // feature "shader-f16" enabled on the device
   bool subgroups = false;    // feature "subgroups" enabled on the device
   bool timestamps = false;   // feature "timestamp-query" enabled on the device
+  bool packed_dot4 = false;  // WGSL language feature packed_4x8_integer_dot_product (dot4I8Packed)
   bool sync_readback = true; // read_buffer works (native); false in the browser bridge
 };
 

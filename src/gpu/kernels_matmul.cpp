@@ -194,9 +194,11 @@ void Kernels::gemv(const GpuMatrix& w, GemvInput input, BufferView x, BufferView
                                      {"row_quads", t->row_quads},
                                      {"step_quads", t->step_quads},
                                      {"x_mode", static_cast<uint32_t>(input)}});
-  const Pipeline p = composed_pipeline(device_, collecting_, collected_, "gemv",
-                                       {"lib_reduce_subgroup", "lib_quant_decode", "lib_matmul_io", "gemv"},
-                                       std::move(constants));
+  const bool int8_x = use_int8_x(info.packed_dot4);
+  const Pipeline p = composed_pipeline(
+      device_, collecting_, collected_, int8_x ? "gemv:x=i8" : "gemv:x=f32",
+      {"lib_reduce_subgroup", "lib_quant_decode", "lib_matmul_io", int8_x ? "lib_gemv_i8x" : "lib_gemv_f32x", "gemv"},
+      std::move(constants));
   if (collecting_) return;
   for (const RowRange& r : ranges_for(w, f, info, t->rows())) {
     BufferView views[7];

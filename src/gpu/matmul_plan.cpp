@@ -1,6 +1,8 @@
 #include "gpu/matmul_plan.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 namespace webaccel::gpu {
 namespace {
@@ -10,6 +12,7 @@ constexpr uint32_t kMaxWorkgroupReduceFloats = 8192;  // lib_reduce_workgroup.wg
 
 uint64_t testing_limit = 0;
 bool testing_no_subgroups = false;
+bool testing_no_int8_x = false;
 MatmulTiling tuning{0, 0, 0};
 GemvTuning gemv_tuning;
 constexpr uint32_t kGemvMaxWg = 256;            // WebGPU's default maxComputeInvocationsPerWorkgroup
@@ -102,6 +105,15 @@ void override_tiling_for_tuning(const MatmulTiling& t) { tuning = t; }
 
 void disable_subgroups_for_testing(bool disable) { testing_no_subgroups = disable; }
 bool use_subgroups(bool device_has_them) { return device_has_them && !testing_no_subgroups; }
+
+void disable_int8_x_for_testing(bool disable) { testing_no_int8_x = disable; }
+bool use_int8_x(bool device_has_dot4) {
+  static const bool env_off = [] {
+    const char* e = std::getenv("WEBACCEL_GPU_DOT4");
+    return e && std::string_view(e) == "0";
+  }();
+  return device_has_dot4 && !testing_no_int8_x && !env_off;
+}
 
 void set_binding_limit_for_testing(uint64_t bytes) { testing_limit = bytes; }
 

@@ -54,6 +54,11 @@ std::vector<RowRange> split_rows(const GpuFormat& f, uint64_t rows, uint64_t col
 void disable_subgroups_for_testing(bool disable);
 bool use_subgroups(bool device_has_them);
 
+// gemv.wgsl's x as int8 with dot4I8Packed where the device has the WGSL feature; tests and
+// WEBACCEL_GPU_DOT4=0 (A/B timing) keep it f32.
+void disable_int8_x_for_testing(bool disable);
+bool use_int8_x(bool device_has_dot4);
+
 // Tests force splitting of small matrices: a binding limit below the device's (0 restores it).
 void set_binding_limit_for_testing(uint64_t bytes);
 uint64_t binding_limit(uint64_t device_limit);

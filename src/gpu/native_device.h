@@ -118,6 +118,8 @@ class NativeDevice final : public Device {
                                               // (mode 2: one label per timestamp, "" opens a pass)
   std::map<std::string, ProfileEntry> profile_by_family_;
   void open_profile();
+  // Whether a pipeline using dot4I8Packed / pack4xI8 builds (wgpu-native has no language-feature query).
+  bool compiles_packed_dot4();
   void print_profile();
   void collect_profile(const std::vector<std::string>& families);
   void collect_inside_profile(const std::vector<std::string>& labels);

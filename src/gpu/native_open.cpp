@@ -185,8 +185,25 @@ bool NativeDevice::open(std::string* why) {
     *why = "device unusable: " + take_error();
     return false;
   }
+  info_.packed_dot4 = compiles_packed_dot4();
   if (profile_) open_profile();
   return true;
+}
+
+bool NativeDevice::compiles_packed_dot4() {
+  const PipelineDesc probe{"probe:packed_dot4",
+                           "@group(0) @binding(0) var<storage, read_write> out: array<i32>;\n"
+                           "@compute @workgroup_size(1) fn main() {\n"
+                           "  out[0] = dot4I8Packed(pack4xI8(vec4<i32>(out[1])), 0x01020304u);\n"
+                           "}\n",
+                           "main",
+                           {}};
+  try {
+    pipeline(probe);
+    return true;
+  } catch (const Error&) {
+    return false;  // the WGSL compiler lacks the language feature: gemv.wgsl keeps x in f32
+  }
 }
 
 }  // namespace native

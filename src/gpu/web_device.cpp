@@ -84,6 +84,7 @@ class BridgeDevice final : public WebDevice {
     info_.shader_f16 = j.at("shader_f16");
     info_.subgroups = j.at("subgroups");
     info_.timestamps = j.at("timestamps");
+    info_.packed_dot4 = j.value("packed_dot4", false);
     info_.sync_readback = false;
   }
 

@@ -99,11 +99,30 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
   return v;
 }
 
+// Random x whose every run of `unit` values is k * s / 127 with integer k (one |k| = 127) and a
+// random scale s per run: gemv.wgsl's int8 x (one scale per 32 x, or per 16-byte unit where
+// narrower) holds it exactly, so the products are checked at float tolerance whichever input the
+// device's kernel uses.
+std::vector<float> int8_exact_floats(size_t n, size_t unit, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> k(-127, 127);
+  std::uniform_real_distribution<float> scale(0.25f, 1.0f);
+  std::vector<float> v(n);
+  for (size_t start = 0; start < n; start += unit) {
+    const float s = scale(rng) / 127.0f;
+    const size_t end = std::min(n, start + unit);
+    for (size_t i = start; i < end; i++) v[i] = static_cast<float>(k(rng)) * s;
+    v[start + rng() % (end - start)] = (rng() % 2 ? 127.0f : -127.0f) * s;
+  }
+  return v;
+}
+
 class GpuMatmul : public GpuTest {
  protected:
   void TearDown() override {
     set_binding_limit_for_testing(0);
     disable_subgroups_for_testing(false);
+    disable_int8_x_for_testing(false);
     GpuTest::TearDown();
   }
   Buffer floats(const std::vector<float>& v) { return GpuTest::upload(v); }
@@ -127,7 +146,7 @@ class GpuMatmul : public GpuTest {
     const CpuMatrix c = make_matrix(type, rows, cols, static_cast<uint32_t>(rows * 31 + cols + tokens));
     const GpuMatrix g = upload(c);
     EXPECT_EQ(g.rows, rows);
-    const auto x = random_floats(tokens * cols, 5);
+    const auto x = int8_exact_floats(tokens * cols, std::min<size_t>(32, unit_weights(gpu_format(type, cols)->bits)), 5);
     const auto b = random_floats(rows, 6);
     const auto y0 = random_floats(tokens * rows, 7);
     const Buffer xb = floats(x), bb = floats(b), yb = floats(y0);
@@ -200,10 +219,26 @@ TEST_F(GpuMatmul, GemvTilings) {
   override_gemv_for_tuning({});
 }
 
+// The same single-token products with x kept in f32 (devices without dot4I8Packed).
+TEST_F(GpuMatmul, GemvFloatInput) {
+  if (!device_->info().subgroups) GTEST_SKIP() << "gemv.wgsl needs subgroups";
+  disable_int8_x_for_testing(true);
+  for (GgmlType type : {GgmlType::kWQ2_G64, GgmlType::kWQ3_G32, GgmlType::kWQ4_G128, GgmlType::kWQ8_G32,
+                        GgmlType::kQ8_0, GgmlType::kWK3}) {
+    check_matmul(type, 45, 4608, 1, true, true);
+  }
+}
+
 // gemv.wgsl's computed inputs: y (+)= (RMSNorm(x) * norm) · Wᵀ and y (+)= (SiLU(gate) * up) · Wᵀ.
+// With int8 x (dot4I8Packed devices) the computed inputs are quantized per 32: error up to
+// amax / 254 per x, at most 2.0e-3 of sum |w x| here (SiLU(gate) * up of random x has a heavy
+// tail, so amax is far above the typical |x|), hence the wider bound.
 TEST_F(GpuMatmul, GemvFusedInputs) {
   if (!device_->info().subgroups) GTEST_SKIP() << "gemv.wgsl needs subgroups";
   const float eps = 1e-5f;
+  for (bool int8_x : {true, false}) {
+  disable_int8_x_for_testing(!int8_x);
+  const double tol = int8_x && use_int8_x(device_->info().packed_dot4) ? 3e-3 : 2e-5;
   for (GgmlType type : {GgmlType::kWQ3_G64, GgmlType::kWK2}) {
     for (size_t cols : {size_t{576}, size_t{4608}}) {
       for (bool accumulate : {false, true}) {
@@ -235,11 +270,12 @@ TEST_F(GpuMatmul, GemvFusedInputs) {
             mag_n += std::abs(c.values[r * cols + i] * normed[i]);
             mag_g += std::abs(c.values[r * cols + i] * gated[i]);
           }
-          EXPECT_LT(std::abs(got_normed[r] - want_n) / (mag_n + 1), 2e-5) << "row " << r;
-          EXPECT_LT(std::abs(got_gated[r] - want_g) / (mag_g + 1), 2e-5) << "row " << r;
+          EXPECT_LT(std::abs(got_normed[r] - want_n) / (mag_n + 1), tol) << "row " << r;
+          EXPECT_LT(std::abs(got_gated[r] - want_g) / (mag_g + 1), tol) << "row " << r;
         }
       }
     }
+  }
   }
 }
 

@@ -119,6 +119,7 @@ export class GpuBridge {
       shader_f16: device.features.has('shader-f16'),
       subgroups: device.features.has('subgroups'),
       timestamps: device.features.has('timestamp-query'),
+      packed_dot4: gpu.wgslLanguageFeatures?.has('packed_4x8_integer_dot_product') ?? false,
       sync_readback: false,
     };
   }

@@ -1,6 +1,7 @@
 // y(rows) = W x (+ bias) (+ y when accumulating) for one token and a quantized W (bits <= 8), on
 // devices with subgroups. Composed by the C++ as: lib_reduce_subgroup.wgsl + lib_quant_decode.wgsl
-// + lib_matmul_io.wgsl + this file.
+// + lib_matmul_io.wgsl + lib_gemv_i8x.wgsl (x as int8, integer dots) or lib_gemv_f32x.wgsl (x as
+// f32, float decode) + this file.
 //
 // Column-stationary: thread t owns units t, t + wg, ... (upt of them) of every row, so it reads
 // its x once, keeps it in registers with its word sums, and then streams the rows of its
@@ -21,11 +22,6 @@ override x_mode: u32 = 0;
 
 @group(0) @binding(7) var<storage, read> aux: array<vec4<f32>>;  // x_mode 1: the norm weights (cols); else x again
 var<workgroup> norm_partials: array<f32, 64>;  // x_mode 1: per-subgroup sums of squares
-
-struct ThreadX {
-  xs: UnitX,
-  sum: vec4<f32>,  // word sums (the m term)
-}
 
 fn silu(g: vec4<f32>) -> vec4<f32> { return g / (1.0 + exp(-g)); }
 
@@ -87,8 +83,6 @@ fn normed(xs: UnitX, u: u32, upr: u32, scale: f32) -> UnitX {
                normed_at(xs, xb, 15u, scale));
 }
 
-fn with_sums(xs: UnitX) -> ThreadX { return ThreadX(xs, word_xsums(xs)); }
-
 // The 4 rows of quad q (clamped: a partial last tile repeats the last row, computed, never written).
 fn quad_rows(row0: u32, q: u32) -> vec4<u32> {
   return min(vec4<u32>(row0 + 4u * q) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.n_rows - 1u));
@@ -113,10 +107,10 @@ fn load_quad(r: vec4<u32>, upr: u32, lid: u32) -> QuadUnits {
 // The thread's part of the quad's four dot products (one lane per row).
 fn quad_dot(q: QuadUnits, r: vec4<u32>, upr: u32, lid: u32, xa: ThreadX, xb: ThreadX, xc: ThreadX,
             xd: ThreadX) -> vec4<f32> {
-  var acc = unit_dot_x(q.u0, r, thread_unit(lid, 0u, upr), xa.xs, xa.sum);
-  if (upt > 1u) { acc += unit_dot_x(q.u1, r, thread_unit(lid, 1u, upr), xb.xs, xb.sum); }
-  if (upt > 2u) { acc += unit_dot_x(q.u2, r, thread_unit(lid, 2u, upr), xc.xs, xc.sum); }
-  if (upt > 3u) { acc += unit_dot_x(q.u3, r, thread_unit(lid, 3u, upr), xd.xs, xd.sum); }
+  var acc = thread_unit_dot(q.u0, r, thread_unit(lid, 0u, upr), xa);
+  if (upt > 1u) { acc += thread_unit_dot(q.u1, r, thread_unit(lid, 1u, upr), xb); }
+  if (upt > 2u) { acc += thread_unit_dot(q.u2, r, thread_unit(lid, 2u, upr), xc); }
+  if (upt > 3u) { acc += thread_unit_dot(q.u3, r, thread_unit(lid, 3u, upr), xd); }
   return acc;
 }
 
@@ -155,10 +149,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (upt > 2u) { x2 = normed(x2, lid + 2u * wg, upr, scale); }
     if (upt > 3u) { x3 = normed(x3, lid + 3u * wg, upr, scale); }
   }
-  let xa = with_sums(x0);
-  let xb = with_sums(x1);
-  let xc = with_sums(x2);
-  let xd = with_sums(x3);
+  let xa = thread_input(x0);
+  let xb = thread_input(x1);
+  let xc = thread_input(x2);
+  let xd = thread_input(x3);
   for (var q = 0u; q < row_quads; q += step_quads) {
     let ra = quad_rows(row0, q);
     let rb = quad_rows(row0, q + 1u);
