@@ -2,15 +2,17 @@
 # On a GPU machine: what each part of a decode step costs as the step really runs. gpu-bench runs
 # the whole step, then again with one set of pipeline families dropped (WEBACCEL_GPU_SKIP: their
 # dispatches are not recorded; the output is garbage, the timing is what is wanted); the difference
-# in GPU time per step is the dropped part's share. CARRY: pack_decode_bench.sh's folder; .gl as
-# for run_decode_bench.sh. RUNS: "shape bits skip-list" entries separated by ';' ("-": nothing).
+# in GPU time per step is the dropped part's share. Attention's families: attention (prompts),
+# attention_decode (one token, RoPE and the cache store fused in), attention_combine (its split
+# keys). CARRY: pack_decode_bench.sh's folder; .gl as for run_decode_bench.sh. RUNS: "shape bits
+# skip-list" entries separated by ';' ("-": nothing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 carry=${CARRY:-build/gpu-carry}
 source bench/gpu/gpu_machine_env.sh && gpu_machine_env "$carry"
 results=${OUT:-/tmp}/decode_shares.jsonl
 : > "$results"
-IFS=';' read -ra runs <<<"${RUNS:-7b 4 -;7b 4 attention,rope_kv;7b 4 gemv;7b 8 -;smollm2 4 -;smollm2 4 attention,rope_kv;smollm2 4 gemv}"
+IFS=';' read -ra runs <<<"${RUNS:-7b 4 -;7b 4 attention,attention_decode,attention_combine,rope_kv;7b 4 gemv;7b 8 -;smollm2 4 -;smollm2 4 attention,attention_decode,attention_combine,rope_kv;smollm2 4 gemv}"
 for run in "${runs[@]}"; do
   read -r shape bits skip <<<"$run"
   [[ $skip == - ]] && skip=""

@@ -86,6 +86,11 @@ int main(int argc, char** argv) {
         if (T > 1 && keys != 512) continue;
         time(s, T, "attention over " + std::to_string(keys) + " keys",
              [&] { k.attention(q, k_cache, v_cache, out, T, s.n_head, s.n_head_kv, s.head_dim, keys - T, 0, true, scale); });
+        if (T > 1) continue;  // the decode step's: RoPE and the cache store fused in
+        time(s, T, "rope_kv_attention over " + std::to_string(keys) + " keys", [&] {
+          k.rope_kv_attention(qkv, k_cache, v_cache, out, s.n_head, s.n_head_kv, s.head_dim, s.head_dim, keys - 1,
+                              10000.0f, scale);
+        });
       }
     }
   }

@@ -160,8 +160,9 @@ void GpuLlama::eval_chunk(std::span<const int32_t> tokens) {
   if (!k_.collecting()) k_.device().write_buffer(ids_, 0, tokens.data(), T * sizeof(int32_t));
   auto v = [](Buffer b) { return BufferView{b, 0, 0}; };
 
-  // Per layer, fused: 9 dispatches (unfused: 13 and two copies); one token: 6, the norms and SiLU
-  // computed by the products that read them.
+  // Per layer, fused: 9 dispatches (unfused: 13 and two copies); one token: 5, the norms and SiLU
+  // computed by the products that read them, RoPE and the cache store by attention (6 when its
+  // keys are split).
   const bool decode_fused = T == 1 && fused_decode_;
   if (cadence_ && T == 1 && !k_.collecting()) {
     submit_every_layers_ = cadence_->cadence();
@@ -177,8 +178,13 @@ void GpuLlama::eval_chunk(std::span<const int32_t> tokens) {
     } else {
       k_.rms_norm(v(x_), v(L.attn_norm), v(xn_), T, d, hp_.rms_eps);              // xn (T, d)
     }
-    if (L.wqkv.rows) {
-      if (!decode_fused) k_.matmul(L.wqkv, v(xn_), v(qkv_), T);                   // qkv (T, q_dim + 2 kv_dim)
+    if (L.wqkv.rows && T == 1) {
+      if (!decode_fused) k_.matmul(L.wqkv, v(xn_), v(qkv_), 1);                   // qkv (1, q_dim + 2 kv_dim)
+      // RoPE, the cache store (row n_past) and attention in one dispatch.
+      k_.rope_kv_attention(v(qkv_), v(L.k_cache), v(L.v_cache), v(attn_), hp_.n_head, hp_.n_head_kv, hd, hp_.n_rot,
+                           n_past_, hp_.rope_base, scale);                        // attn (1, q_dim)
+    } else if (L.wqkv.rows) {
+      k_.matmul(L.wqkv, v(xn_), v(qkv_), T);                                      // qkv (T, q_dim + 2 kv_dim)
       // q rotated in place; k rotated and v copied into the caches (n_ctx, kv_dim).
       k_.rope_kv(v(qkv_), v(L.k_cache), v(L.v_cache), T, qkv_dim, hp_.n_head, hp_.n_head_kv, hd, hp_.n_rot, n_past_,
                  hp_.rope_base);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
+#include "gpu/attention_split.h"
 #include "gpu/kernel_sources.h"
 #include "gpu/kernels.h"
 
@@ -12,7 +14,8 @@ namespace {
 
 constexpr uint32_t kElementwiseWg = 256;   // threads per workgroup of the one-thread-per-element ops
 constexpr uint32_t kRowWg = 256;           // threads per row of norm / softmax / l2 normalize
-constexpr uint32_t kAttentionWgs[] = {64, 128, 256};  // attention.wgsl's tile sizes (keys per tile)
+constexpr uint32_t kPromptAttentionWgs[] = {64, 128};        // attention.wgsl's tiles (keys per tile)
+constexpr uint32_t kDecodeAttentionWgs[] = {64, 128, 256};   // attention_decode.wgsl's (attention_split.h)
 constexpr uint32_t kAttentionMaxHeadDim = 256;
 constexpr uint32_t kMaxGroupsX = 65535;    // WebGPU's guaranteed maxComputeWorkgroupsPerDimension
 
@@ -65,6 +68,13 @@ struct AttentionParams {
   float scale;
   uint32_t q_stride, pad[3] = {0, 0, 0};
 };
+struct AttentionDecodeParams {
+  uint32_t n_head, n_head_kv, n_keys, split_keys, splits, n_rot;
+  float theta_scale, scale;
+};
+struct AttentionCombineParams {
+  uint32_t n_head, splits, head_dim, pad = 0;
+};
 
 // The same expression as the CPU path (llama.cpp's theta_scale), so angles agree bit for bit.
 float rope_theta_scale(float theta, uint32_t n_rot) { return std::pow(theta, -2.0f / static_cast<float>(n_rot)); }
@@ -78,7 +88,54 @@ struct PoolParams {
   uint32_t tokens, dim;
 };
 
+void check_attention_heads(uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim) {
+  if (head_dim > kAttentionMaxHeadDim || head_dim % 16 != 0 || n_head_kv == 0 || n_head % n_head_kv != 0) {
+    fail(ErrorKind::kInternal, "gpu attention: head_dim " + std::to_string(head_dim) + " (a multiple of 16, max 256), n_head " +
+                                   std::to_string(n_head) + " / n_head_kv " + std::to_string(n_head_kv) +
+                                   " not supported");
+  }
+}
+
 }  // namespace
+
+Kernels::Kernels(Device& device) : device_(device) {
+  // "max_splits[:min_keys]": bench/gpu compares split and unsplit decode (0 turns splitting off).
+  if (const char* e = std::getenv("WEBACCEL_GPU_ATTN_SPLIT"); e && *e) {
+    char* rest = nullptr;
+    const unsigned long max_splits = std::strtoul(e, &rest, 10);
+    unsigned long min_keys = attention_min_split_keys_;
+    if (*rest == ':') min_keys = std::strtoul(rest + 1, &rest, 10);
+    if (rest == e || *rest != '\0' || max_splits > 65535 || min_keys == 0 || min_keys > (1ul << 30)) {
+      fail(ErrorKind::kUsage, std::string("WEBACCEL_GPU_ATTN_SPLIT='") + e +
+                                  "': expected max_splits[:min_keys_per_split], e.g. 0 (off) or 16:128");
+    }
+    set_attention_split(static_cast<uint32_t>(max_splits), static_cast<uint32_t>(min_keys));
+  }
+}
+
+Kernels::~Kernels() {
+  try {
+    if (attention_partials_) device_.release(attention_partials_);
+  } catch (...) {
+    // A lost device has nothing left to release.
+  }
+}
+
+void Kernels::set_attention_split(uint32_t max_splits, uint32_t min_keys) {
+  attention_max_splits_ = max_splits;
+  attention_min_split_keys_ = std::max(min_keys, 1u);
+}
+
+BufferView Kernels::attention_partials(uint64_t bytes, uint64_t reserve) {
+  if (collecting_) return {};
+  if (attention_partials_.bytes < bytes) {
+    // Released buffers stay alive for work already recorded (both devices), so growing is safe;
+    // it is rare, since the first allocation reserves room for the splits the limits allow.
+    if (attention_partials_) device_.release(attention_partials_);
+    attention_partials_ = device_.create_buffer(std::max(bytes, reserve), "split attention partials");
+  }
+  return {attention_partials_, 0, 0};
+}
 
 Pipeline Kernels::get(const std::string& family, std::vector<std::pair<std::string, double>> constants,
                       std::initializer_list<std::string_view> libs) {
@@ -166,26 +223,64 @@ void Kernels::kv_append(BufferView k, BufferView v, BufferView k_cache, BufferVi
 void Kernels::attention(BufferView q, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t tokens,
                         uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t pos0, uint32_t n_kv,
                         bool causal, float scale, uint32_t q_stride) {
-  if (head_dim > kAttentionMaxHeadDim || head_dim % 16 != 0 || n_head_kv == 0 || n_head % n_head_kv != 0) {
-    fail(ErrorKind::kInternal, "gpu attention: head_dim " + std::to_string(head_dim) + " (a multiple of 16, max 256), n_head " +
-                                   std::to_string(n_head) + " / n_head_kv " + std::to_string(n_head_kv) +
-                                   " not supported");
-  }
-  // Keys per tile: a decode step is a few workgroups of serial tiles, so longer contexts go faster
-  // with larger tiles (fewer of them); prefill has workgroups enough and prefers smaller ones.
-  // On an H100, 7B decode: 64 keys 26 us in 64-key tiles; 512 keys 120 / 81 / 73 us in 64 / 128 /
-  // 256-key tiles; 128-token prefill over 512 keys 520 / 495 / 738 us.
+  check_attention_heads(n_head, n_head_kv, head_dim);
   const uint32_t max_keys = causal ? pos0 + tokens : n_kv;
-  const uint32_t wg = max_keys <= 64 ? 64 : (tokens > 1 || max_keys <= 256) ? 128 : 256;
-  if (collecting_) {  // the context grows during generation: every tile size a run may need
-    for (uint32_t size : kAttentionWgs) get("attention", {{"head_dim", head_dim}, {"wg", size}});
+  if (tokens == 1) {  // one row: q_stride does not matter
+    attention_one_token(q, k_cache, v_cache, out, n_head, n_head_kv, head_dim, max_keys, scale, nullptr);
+    return;
   }
-  const Pipeline p = get("attention", {{"head_dim", head_dim}, {"wg", wg}});
+  // Keys per tile: prefill has workgroups enough and prefers smaller tiles. On an H100, 128-token
+  // prefill over 512 keys: 520 / 495 / 738 us in 64 / 128 / 256-key tiles.
+  const uint32_t wg = max_keys <= 64 ? 64 : 128;
+  if (collecting_) {  // the context grows during generation: every tile size a run may need
+    for (uint32_t size : kPromptAttentionWgs) get("attention", {{"head_dim", head_dim}, {"wg", size}}, {"lib_attention"});
+  }
+  const Pipeline p = get("attention", {{"head_dim", head_dim}, {"wg", wg}}, {"lib_attention"});
   const AttentionParams params{tokens, n_head,         n_head_kv, head_dim,
                                pos0,   n_kv,           causal ? 1u : 0u, scale,
                                q_stride ? q_stride : n_head * head_dim};
   const BufferView bind[] = {q, k_cache, v_cache, out};
   run(p, as_params(params), bind, n_head, tokens);
+}
+
+void Kernels::rope_kv_attention(BufferView qkv, BufferView k_cache, BufferView v_cache, BufferView out,
+                                uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t n_rot, uint32_t pos,
+                                float theta, float scale) {
+  check_rope(n_rot, head_dim);
+  check_attention_heads(n_head, n_head_kv, head_dim);
+  const OwnKeyRope rope{n_rot, theta};
+  attention_one_token(qkv, k_cache, v_cache, out, n_head, n_head_kv, head_dim, pos + 1, scale, &rope);
+}
+
+void Kernels::attention_one_token(BufferView row, BufferView k_cache, BufferView v_cache, BufferView out,
+                                  uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t n_keys, float scale,
+                                  const OwnKeyRope* rope) {
+  if (n_keys == 0) fail(ErrorKind::kInternal, "gpu attention: no keys to attend to");
+  auto pipeline = [&](uint32_t wg) {
+    return get("attention_decode", {{"head_dim", head_dim}, {"wg", wg}, {"new_kv", rope ? 1 : 0}},
+               {"lib_rope", "lib_attention"});
+  };
+  if (collecting_) {  // the context, and so the tile, grows during generation
+    for (uint32_t size : kDecodeAttentionWgs) pipeline(size);
+    get("attention_combine", {});
+    return;
+  }
+  const AttentionSplit split =
+      plan_attention_split(rope ? n_keys - 1 : n_keys, attention_max_splits_, attention_min_split_keys_);
+  // One split of every head: its p v lanes, then (max, sum), in vec4.
+  const uint64_t split_bytes = uint64_t{n_head} * (head_dim / 4 + 1) * 16;
+  const BufferView partials = attention_partials(
+      split_bytes * split.splits, split_bytes * std::clamp(attention_max_splits_, 1u, kAttentionMaxSplits));
+  const AttentionDecodeParams params{n_head,       n_head_kv,
+                                     n_keys,       split.split_keys,
+                                     split.splits, rope ? rope->n_rot : 0,
+                                     rope ? rope_theta_scale(rope->theta, rope->n_rot) : 0.0f, scale};
+  const BufferView bind[] = {row, k_cache, v_cache, out, partials};
+  run(pipeline(split.tile), as_params(params), bind, n_head, split.splits);
+  if (split.splits == 1) return;
+  const AttentionCombineParams combine{n_head, split.splits, head_dim};
+  const BufferView combine_bind[] = {partials, out};
+  run(get("attention_combine", {}), as_params(combine), combine_bind, n_head);
 }
 
 void Kernels::silu_mul(BufferView gate, BufferView up, BufferView out, uint32_t n) {

@@ -25,7 +25,11 @@ struct GpuMatrix {
 
 class Kernels {
  public:
-  explicit Kernels(Device& device) : device_(device) {}
+  // Reads $WEBACCEL_GPU_ATTN_SPLIT (set_attention_split's limits as "max_splits[:min_keys]").
+  explicit Kernels(Device& device);
+  ~Kernels();
+  Kernels(const Kernels&) = delete;
+  Kernels& operator=(const Kernels&) = delete;
   Device& device() { return device_; }
 
   // Uploads a CPU matrix (any format the engine reads); formats without a GPU kernel are
@@ -64,10 +68,23 @@ class Kernels {
                  uint32_t pos0);
   // out(tokens, n_head * head_dim) = softmax(q kᵀ * scale) v over cache rows [0, pos0 + t] (causal)
   // or [0, n_kv) (not causal); flash-style: no score matrix, online softmax over key tiles. Rows of
-  // q are q_stride floats apart (0: n_head * head_dim), e.g. the q part of fused QKV rows.
+  // q are q_stride floats apart (0: n_head * head_dim), e.g. the q part of fused QKV rows. One
+  // token splits its keys over several workgroups per head where the context is long enough
+  // (set_attention_split), then merges them in a second dispatch.
   void attention(BufferView q, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t tokens,
                  uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t pos0, uint32_t n_kv, bool causal,
                  float scale, uint32_t q_stride = 0);
+  // rope_kv then causal attention of one token at position pos, in one dispatch (a decode step's):
+  // qkv (1, (n_head + 2 n_head_kv) head_dim) = [q | k | v]; k turned and v copied into cache row
+  // pos (the caches (n_ctx, n_head_kv * head_dim)); out (1, n_head * head_dim) = attention of the
+  // turned q over rows [0, pos]. q in qkv is left unturned. Keys split as attention's.
+  void rope_kv_attention(BufferView qkv, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t n_head,
+                         uint32_t n_head_kv, uint32_t head_dim, uint32_t n_rot, uint32_t pos, float theta, float scale);
+  // Single-token attention splits its cached keys over at most max_splits workgroups per head
+  // (0 or 1: never), each given at least min_keys keys.
+  void set_attention_split(uint32_t max_splits, uint32_t min_keys);
+  static constexpr uint32_t kAttentionMaxSplits = 16;
+  static constexpr uint32_t kAttentionMinSplitKeys = 128;  // two 64-key tiles, one of 128
   void silu_mul(BufferView gate, BufferView up, BufferView out, uint32_t n);  // out = silu(gate) * up
   // out(tokens, width) = silu(gate) * up from fused rows gate_up(tokens, 2 * width) = [gate | up].
   void silu_mul_halves(BufferView gate_up, BufferView out, uint32_t tokens, uint32_t width);
@@ -92,8 +109,21 @@ class Kernels {
             const BufferView* bias, bool accumulate);
   void run(Pipeline p, std::span<const uint8_t> params, std::span<const BufferView> buffers, uint32_t gx,
            uint32_t gy = 1, uint32_t gz = 1);
+  // One token's attention over cache rows [0, n_keys) (attention_decode.wgsl); rope: the last row
+  // is the token's own, turned and stored from [q | k | v] in `row` (rope_kv_attention).
+  struct OwnKeyRope {
+    uint32_t n_rot;
+    float theta;
+  };
+  void attention_one_token(BufferView row, BufferView k_cache, BufferView v_cache, BufferView out, uint32_t n_head,
+                           uint32_t n_head_kv, uint32_t head_dim, uint32_t n_keys, float scale, const OwnKeyRope* rope);
+  // The scratch of split attention, at least `bytes` (grown to `reserve` when it grows).
+  BufferView attention_partials(uint64_t bytes, uint64_t reserve);
 
   Device& device_;
+  uint32_t attention_max_splits_ = kAttentionMaxSplits;
+  uint32_t attention_min_split_keys_ = kAttentionMinSplitKeys;
+  Buffer attention_partials_;  // (n_head, splits, head_dim / 4 + 1) vec4 of the last split attention
   bool collecting_ = false;
   std::vector<PipelineDesc> collected_;
 };

@@ -297,7 +297,8 @@ void KernelSelftest::attention_cases() {
     bool causal;
   };
   // Causal with grouped-query heads and a cache longer than a key tile; bidirectional (BERT).
-  // The second causal case reads q from wider rows (q_stride: the q part of fused QKV rows).
+  // The second causal case reads q from wider rows (q_stride: the q part of fused QKV rows), one
+  // token with its keys split 4 ways (attention_decode + attention_combine).
   for (const Shape s : {Shape{5, 6, 2, 64, 71, 96, true}, Shape{1, 3, 1, 32, 130, 131, true}, Shape{7, 4, 4, 32, 0, 7, false}}) {
     const uint32_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
     const bool strided = s.tokens == 1;
@@ -309,8 +310,11 @@ void KernelSelftest::attention_cases() {
     for (uint32_t t = 0; t < s.tokens; ++t) std::copy_n(q.begin() + t * q_dim, q_dim, q_rows.begin() + t * q_stride);
     const Buffer qb = upload(q_rows, "attention q"), kb = upload(kc, "attention k"), vb = upload(vc, "attention v");
     const Buffer out = zeros(s.tokens * q_dim, "attention out");
+    const uint32_t splits = s.tokens == 1 ? 4 : 1;
+    k_.set_attention_split(splits, 16);
     k_.attention(all(qb), all(kb), all(vb), all(out), s.tokens, s.n_head, s.n_head_kv, s.head_dim, s.pos0, n_kv, s.causal, scale,
                  q_stride);
+    k_.set_attention_split(Kernels::kAttentionMaxSplits, Kernels::kAttentionMinSplitKeys);
     std::vector<float> want(s.tokens * q_dim);
     for (uint32_t t = 0; t < s.tokens; ++t) {
       const uint32_t last = s.causal ? s.pos0 + t + 1 : n_kv;
@@ -334,7 +338,8 @@ void KernelSelftest::attention_cases() {
     }
     expect("attention " + std::string(s.causal ? "causal" : "bidirectional") + ", " + std::to_string(s.tokens) +
                " token(s), heads " + std::to_string(s.n_head) + "/" + std::to_string(s.n_head_kv) + " x " +
-               std::to_string(s.head_dim) + ", " + std::to_string(n_kv) + " keys" + (strided ? ", q rows strided" : ""),
+               std::to_string(s.head_dim) + ", " + std::to_string(n_kv) + " keys" + (strided ? ", q rows strided" : "") +
+               (splits > 1 ? ", " + std::to_string(splits) + " splits" : ""),
            out, want);
   }
 }

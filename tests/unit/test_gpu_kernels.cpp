@@ -1,5 +1,5 @@
 // Every non-matmul GPU op against the CPU scalar reference (cpu/reference_ops) or, where the CPU
-// has no standalone op (rope, attention), a double-precision loop written here; random non-zero
+// has no standalone op (rope, attention), a loop of gpu_reference_loops.h; random non-zero
 // inputs of odd sizes. Runs on whatever native WebGPU adapter is present (lavapipe in CTest) and
 // skips, saying why, where there is none. Device-level tests (loss, absence, limits) come first.
 #include <gtest/gtest.h>
@@ -15,23 +15,14 @@
 #include "cpu/reference_ops.h"
 #include "gpu/device.h"
 #include "gpu/kernels.h"
+#include "gpu_reference_loops.h"
 #include "gpu_test_fixture.h"
-
 #include "random_inputs.h"
 
 namespace webaccel::gpu {
 namespace {
 
 using testing_inputs::random_floats;
-
-// Largest |got - want| / (abs_tol + rel_tol * |want|); <= 1 passes.
-double worst_ratio(const std::vector<float>& got, const std::vector<float>& want, double abs_tol, double rel_tol) {
-  double worst = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    worst = std::max(worst, std::abs(double(got[i]) - want[i]) / (abs_tol + rel_tol * std::abs(double(want[i]))));
-  }
-  return worst;
-}
 
 class GpuKernels : public GpuTest {};
 
@@ -217,26 +208,6 @@ TEST_F(GpuKernels, LayerNorm) {
   }
 }
 
-// llama.cpp's "norm" RoPE as the CPU path computes it (models/llama.cpp): adjacent pairs, angle
-// advanced by repeated f32 multiplication.
-void rope_reference(std::vector<float>& x, uint32_t tokens, uint32_t n_heads, uint32_t head_dim, uint32_t n_rot,
-                    uint32_t pos0, float base) {
-  const float theta_scale = std::pow(base, -2.0f / static_cast<float>(n_rot));
-  for (uint32_t t = 0; t < tokens; ++t) {
-    float theta = static_cast<float>(pos0 + t);
-    for (uint32_t i = 0; i < n_rot / 2; ++i) {
-      const float c = std::cos(theta), s = std::sin(theta);
-      for (uint32_t h = 0; h < n_heads; ++h) {
-        float* v = &x[(size_t{t} * n_heads + h) * head_dim + 2 * i];
-        const float x0 = v[0], x1 = v[1];
-        v[0] = x0 * c - x1 * s;
-        v[1] = x0 * s + x1 * c;
-      }
-      theta *= theta_scale;
-    }
-  }
-}
-
 TEST_F(GpuKernels, Rope) {
   struct Case {
     uint32_t tokens, n_heads, head_dim, n_rot, pos0;
@@ -342,36 +313,6 @@ TEST_F(GpuKernels, KvAppendWritesRowsAtPos0Only) {
   std::copy(v.begin(), v.end(), vc.begin() + pos0 * kv_dim);
   EXPECT_EQ(download(kcb, kc.size()), kc);
   EXPECT_EQ(download(vcb, vc.size()), vc);
-}
-
-std::vector<float> attention_reference(const std::vector<float>& q, const std::vector<float>& kc,
-                                       const std::vector<float>& vc, uint32_t tokens, uint32_t n_head,
-                                       uint32_t n_head_kv, uint32_t hd, uint32_t pos0, uint32_t n_kv, bool causal,
-                                       float scale) {
-  const uint32_t kv_dim = n_head_kv * hd, group = n_head / n_head_kv;
-  std::vector<float> out(size_t{tokens} * n_head * hd);
-  for (uint32_t t = 0; t < tokens; ++t) {
-    const uint32_t n_keys = causal ? pos0 + t + 1 : n_kv;
-    for (uint32_t h = 0; h < n_head; ++h) {
-      const float* qv = &q[(size_t{t} * n_head + h) * hd];
-      const uint32_t off = (h / group) * hd;
-      std::vector<double> s(n_keys);
-      double mx = -1e300, sum = 0.0;
-      for (uint32_t j = 0; j < n_keys; ++j) {
-        double d = 0.0;
-        for (uint32_t i = 0; i < hd; ++i) d += double(qv[i]) * kc[size_t{j} * kv_dim + off + i];
-        s[j] = d * scale;
-        mx = std::max(mx, s[j]);
-      }
-      for (auto& v : s) sum += (v = std::exp(v - mx));
-      for (uint32_t i = 0; i < hd; ++i) {
-        double acc = 0.0;
-        for (uint32_t j = 0; j < n_keys; ++j) acc += s[j] * vc[size_t{j} * kv_dim + off + i];
-        out[(size_t{t} * n_head + h) * hd + i] = static_cast<float>(acc / sum);
-      }
-    }
-  }
-  return out;
 }
 
 TEST_F(GpuKernels, Attention) {
@@ -555,6 +496,8 @@ TEST_F(GpuKernels, PrecompileCreatesEveryCollectedPipeline) {
   kernels_->rope(all(b), 1, 1, 8, 8, 0, 10000.0f);
   kernels_->rope_kv(all(b), all(b), all(b), 1, 24, 1, 1, 8, 8, 0, 10000.0f);
   kernels_->attention(all(b), all(b), all(b), all(b), 1, 1, 1, 16, 0, 1, true, 1.0f);
+  kernels_->attention(all(b), all(b), all(b), all(b), 2, 1, 1, 16, 0, 1, true, 1.0f);
+  kernels_->rope_kv_attention(all(b), all(b), all(b), all(b), 1, 1, 16, 16, 0, 10000.0f, 1.0f);
   kernels_->silu_mul(all(b), all(b), all(b), 8);
   kernels_->gelu(all(b), 8);
   kernels_->add(all(b), all(b), 8);
@@ -563,7 +506,8 @@ TEST_F(GpuKernels, PrecompileCreatesEveryCollectedPipeline) {
   kernels_->l2_normalize(all(b), 8);
   kernels_->silu_mul_halves(all(b), all(b), 1, 8);  // silu_mul's pipeline again
   const auto descs = kernels_->end_collect();
-  EXPECT_EQ(descs.size(), 13u);  // one pipeline per op, three for attention (its tile sizes)
+  // One pipeline per op; attention: 2 prompt tiles, 3 one-token tiles with and without RoPE, the combine.
+  EXPECT_EQ(descs.size(), 19u);
   device_->precompile(descs);
   for (const auto& d : descs) EXPECT_TRUE(device_->has_pipeline(d.key)) << d.key;
   EXPECT_EQ(download(b, 4), std::vector<float>(4, 0.0f));  // collecting dispatched nothing

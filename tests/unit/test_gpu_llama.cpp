@@ -99,25 +99,40 @@ void expect_same_logits(const std::vector<float>& a, const std::vector<float>& b
   EXPECT_LE(worst, 1e-5 * std::max(top, 1.0)) << "step " << step;
 }
 
+// The prompt, then `steps` greedy steps (b's choice) on both models: the same logits each time.
+void expect_same_generation(GpuLlama& a, GpuLlama& b, const std::vector<int32_t>& prompt, int steps) {
+  auto la = a.eval_sync(prompt), lb = b.eval_sync(prompt);
+  for (int step = 0; step < steps; ++step) {
+    expect_same_logits(la, lb, step);
+    const int32_t next = static_cast<int32_t>(std::max_element(lb.begin(), lb.end()) - lb.begin());
+    la = a.eval_sync(std::span<const int32_t>(&next, 1));
+    lb = b.eval_sync(std::span<const int32_t>(&next, 1));
+  }
+}
+
 TEST_F(GpuLlamaFusion, FusedForwardMatchesUnfused) {
   const TinyModel m = tiny_model();
   GpuLlama fused(*kernels_, m.w, 32, /*fuse=*/true), plain(*kernels_, m.w, 32, /*fuse=*/false);
   EXPECT_EQ(fused.weight_bytes(), plain.weight_bytes());
   EXPECT_EQ(fused.bytes_per_token(9), plain.bytes_per_token(9));
   fused.precompile();  // every pipeline the fused forward records was collected
-  const std::vector<int32_t> prompt = {3, 17, 42, 5, 66};
-  auto a = fused.eval_sync(prompt), b = plain.eval_sync(prompt);
-  for (int step = 0; step < 4; ++step) {
-    expect_same_logits(a, b, step);
-    const int32_t next = static_cast<int32_t>(std::max_element(b.begin(), b.end()) - b.begin());
-    a = fused.eval_sync(std::span<const int32_t>(&next, 1));
-    b = plain.eval_sync(std::span<const int32_t>(&next, 1));
-  }
+  expect_same_generation(fused, plain, {3, 17, 42, 5, 66}, 4);
   EXPECT_EQ(fused.n_past(), plain.n_past());
 }
 
+// Decode steps with the attention keys split over several workgroups (a few keys each, forced)
+// give the logits of unsplit steps, on fused (RoPE in attention) and unfused layers alike.
+TEST_F(GpuLlamaFusion, SplitAttentionMatchesUnsplit) {
+  const TinyModel m = tiny_model();
+  Kernels split_kernels(*device_);
+  split_kernels.set_attention_split(3, 2);
+  GpuLlama split(split_kernels, m.w, 32), whole(*kernels_, m.w, 32);
+  kernels_->set_attention_split(0, 1);
+  expect_same_generation(split, whole, {3, 17, 42, 5, 66, 8, 9}, 5);
+}
+
 // One-token steps of a quantized model run gemv.wgsl with RMSNorm and SiLU·up computed inside the
-// products (6 dispatches per layer); the same model without subgroups runs the separate kernels.
+// products (5 dispatches per layer); the same model without subgroups runs the separate kernels.
 // x stays f32 so the fusion is checked exactly (int8 x: GpuMatmul.Gemv* and gpu_native_goldens).
 TEST_F(GpuLlamaFusion, FusedDecodeMatchesSeparateKernels) {
   if (!device_->info().subgroups) GTEST_SKIP() << "gemv.wgsl needs subgroups";
