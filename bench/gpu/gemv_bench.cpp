@@ -10,7 +10,7 @@
 // Figures are medians of 25 runs after 3 warm-up runs. Weights are random bytes
 // (speed does not depend on values) in enough copies (>= 512 MiB) that no dispatch finds its
 // matrix in L2.
-//   gemv_bench [--formats WQ4_G32,...] [--shapes 4096x4096,...] [--tune]
+//   gemv_bench [--formats WQ4_G32,...] [--shapes 4096x4096,...] [--tune [--tune-grid UPT:ROWQ:STEPQ,...]]
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -113,7 +113,7 @@ struct Result {
 std::string kernel_name(GgmlType type, uint32_t rows, uint32_t cols, const DeviceInfo& info) {
   const GpuFormat f = *gpu_format(type, cols);
   char buf[64];
-  if (const auto g = gemv_tiling(f, rows, cols, use_subgroups(info.subgroups))) {
+  if (const auto g = gemv_tiling(f, rows, cols, use_subgroups(info.subgroups), use_int8_x(info.packed_dot4))) {
     std::snprintf(buf, sizeof buf, "gemv wg%u upt%u rows%u step%u", g->wg, g->upt, g->rows(), 4 * g->step_quads);
   } else {
     std::snprintf(buf, sizeof buf, "matmul wg%u", matmul_tiling(f, cols, 1, use_subgroups(info.subgroups)).wg);
@@ -253,6 +253,7 @@ int main(int argc, char** argv) {
   std::string formats = "WQ2_G32,WQ2_G128,WQ3_G32,WQ3_G128,WQ4_G32,WQ4_G128,WQ8_G32,WQ8_G128,WK2,WK3,WK4,Q4_0,Q8_0,F16";
   std::string shapes = "4096x4096,8192x8192,16384x16384,14336x4096,4096x14336";
   bool tune = false;
+  std::string tune_grid;  // "upt_max:row_quads:step_quads,..." replacing the default tilings tried
   std::string chains;  // e.g. "32:upload,32:copy,4:copy": --chain runs chain_7b instead of the table
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
@@ -260,8 +261,9 @@ int main(int argc, char** argv) {
     else if (a == "--chain" && i + 1 < argc) chains = argv[++i];
     else if (a == "--shapes" && i + 1 < argc) shapes = argv[++i];
     else if (a == "--tune") tune = true;
+    else if (a == "--tune-grid" && i + 1 < argc) tune_grid = argv[++i];
     else {
-      std::fprintf(stderr, "usage: gemv_bench [--formats A,B] [--shapes RxC,...] [--tune] [--chain LAYERS:upload|copy,...]\n");
+      std::fprintf(stderr, "usage: gemv_bench [--formats A,B] [--shapes RxC,...] [--tune [--tune-grid U:R:S,...]] [--chain LAYERS:upload|copy,...]\n");
       return 2;
     }
   }
@@ -319,8 +321,16 @@ int main(int argc, char** argv) {
         if (wk_bits(*type)) cols = cols / kWkSuperBlock * kWkSuperBlock;  // WK rows hold whole 192-weight blocks
         if (tune) {  // GB/s (GPU time) of matmul.wgsl and of gemv.wgsl tilings
           std::printf("%s %ux%u:", fname.c_str(), rows, cols);
-          const GemvTuning tunings[] = {{0, 0, 0, 0, true}, {0, 0, 2, 1}, {0, 0, 2, 2}, {0, 0, 4, 1}, {0, 0, 4, 2},
-                                        {0, 0, 4, 4},       {0, 0, 8, 1}, {0, 0, 8, 2}, {0, 0, 8, 4}, {0, 4, 8, 2}};
+          std::vector<GemvTuning> tunings = {{0, 0, 0, 0, true}, {0, 0, 2, 1}, {0, 0, 2, 2}, {0, 0, 4, 1}, {0, 0, 4, 2},
+                                             {0, 0, 4, 4},       {0, 0, 8, 1}, {0, 0, 8, 2}, {0, 0, 8, 4}, {0, 4, 8, 2}};
+          if (!tune_grid.empty()) {
+            tunings = {GemvTuning{}};  // the committed tiling first
+            for (const auto& t : split(tune_grid, ',')) {
+              const auto f = split(t, ':');
+              tunings.push_back({0, static_cast<uint32_t>(std::stoul(f.at(0))), static_cast<uint32_t>(std::stoul(f.at(1))),
+                                 static_cast<uint32_t>(std::stoul(f.at(2)))});
+            }
+          }
           for (const GemvTuning& t : tunings) {
             override_gemv_for_tuning(t);
             const Result res = gemv(*device, kernels, *type, rows, cols);

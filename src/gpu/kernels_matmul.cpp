@@ -145,7 +145,7 @@ void Kernels::matmul(const GpuMatrix& w, BufferView x, BufferView y, uint32_t to
   const GpuFormat f = resident_format(w);
   const DeviceInfo& info = device_.info();
   const bool subgroups = use_subgroups(info.subgroups);
-  if (tokens == 1 && gemv_tiling(f, w.rows, w.cols, subgroups)) {
+  if (tokens == 1 && gemv_tiling(f, w.rows, w.cols, subgroups, use_int8_x(info.packed_dot4))) {
     gemv(w, GemvInput::kX, x, x, 0, y, bias, accumulate);
     return;
   }
@@ -169,7 +169,9 @@ void Kernels::matmul(const GpuMatrix& w, BufferView x, BufferView y, uint32_t to
 }
 
 bool Kernels::gemv_fusable(const GpuMatrix& w) const {
-  return w.rows && gemv_tiling(resident_format(w), w.rows, w.cols, use_subgroups(device_.info().subgroups));
+  const DeviceInfo& info = device_.info();
+  return w.rows &&
+         gemv_tiling(resident_format(w), w.rows, w.cols, use_subgroups(info.subgroups), use_int8_x(info.packed_dot4));
 }
 
 void Kernels::gemv_rms_normed(const GpuMatrix& w, BufferView x, BufferView norm, float eps, BufferView y,
@@ -186,7 +188,8 @@ void Kernels::gemv(const GpuMatrix& w, GemvInput input, BufferView x, BufferView
   if (w.rows == 0) return;
   const GpuFormat f = resident_format(w);
   const DeviceInfo& info = device_.info();
-  const auto t = gemv_tiling(f, w.rows, w.cols, use_subgroups(info.subgroups));
+  const bool int8_x = use_int8_x(info.packed_dot4);
+  const auto t = gemv_tiling(f, w.rows, w.cols, use_subgroups(info.subgroups), int8_x);
   if (!t) fail(ErrorKind::kInternal, "gpu: no single-token kernel for a " + std::string(ggml_type_name(w.type)) + " matrix");
   auto constants = format_constants(f);
   constants.insert(constants.end(), {{"wg", t->wg},
@@ -194,7 +197,6 @@ void Kernels::gemv(const GpuMatrix& w, GemvInput input, BufferView x, BufferView
                                      {"row_quads", t->row_quads},
                                      {"step_quads", t->step_quads},
                                      {"x_mode", static_cast<uint32_t>(input)}});
-  const bool int8_x = use_int8_x(info.packed_dot4);
   const Pipeline p = composed_pipeline(
       device_, collecting_, collected_, int8_x ? "gemv:x=i8" : "gemv:x=f32",
       {"lib_reduce_subgroup", "lib_quant_decode", "lib_matmul_io", int8_x ? "lib_gemv_i8x" : "lib_gemv_f32x", "gemv"},

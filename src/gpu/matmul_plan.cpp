@@ -48,12 +48,16 @@ MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, b
   return t;
 }
 
-std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_t cols, bool subgroups) {
+std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_t cols, bool subgroups, bool int8_x) {
   if (!subgroups || f.bits > 8 || gemv_tuning.off) return std::nullopt;
   const uint32_t unit = unit_weights(f.bits);
   const uint64_t units = cols / unit;
-  const uint32_t upt_max = gemv_tuning.upt_max ? gemv_tuning.upt_max
-                                               : std::clamp<uint32_t>(kGemvXFloatsPerThread / unit, 1, kGemvMaxUpt);
+  const bool tall = rows >= 8192, short_rows = cols <= 4096;
+  // 4 bits, int8 x, tall matrices with short rows: one unit per thread and 8 rows per step beat
+  // two units and 4 rows (22016x4096: 2204 vs 2010 GB/s on an H200, docs/benchmarks.md).
+  const bool one_unit = int8_x && f.bits == 4 && tall && short_rows;
+  uint32_t upt_max = one_unit ? 1 : std::clamp<uint32_t>(kGemvXFloatsPerThread / unit, 1, kGemvMaxUpt);
+  if (gemv_tuning.upt_max) upt_max = gemv_tuning.upt_max;
   GemvTiling t;
   t.wg = 32;  // the fewest threads that cover the row with at most upt_max units each
   while (t.wg < kGemvMaxWg && uint64_t{t.wg} * upt_max < units) t.wg *= 2;
@@ -65,12 +69,11 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   // workgroups; loads of about four units per thread in flight per step (H200, docs/benchmarks.md).
   // Tall with short rows (<= 4096 columns, 7B's qkv and gate|up): 16 rows, one quad per step, as
   // the tuning of those shapes found (0-29% more GB/s at 2, 4 and 8 bits).
-  const bool tall = rows >= 8192, short_rows = cols <= 4096;
   t.row_quads = tall ? (short_rows ? 4 : 8) : 2;
   if (gemv_tuning.row_quads) t.row_quads = gemv_tuning.row_quads;
   // Every subgroup's row totals must fit the reduction's workgroup memory.
   while (t.row_quads > 1 && t.wg / kMinSubgroupSize * t.rows() > kSubgroupReduceFloats) t.row_quads /= 2;
-  const uint32_t step = tall && short_rows ? 1 : t.upt == 1 ? 4 : 2;
+  const uint32_t step = one_unit ? 2 : tall && short_rows ? 1 : t.upt == 1 ? 4 : 2;
   t.step_quads = std::min<uint32_t>(gemv_tuning.step_quads ? gemv_tuning.step_quads : step, t.row_quads);
   if (t.row_quads % t.step_quads != 0) t.step_quads = 1;
   return t;

@@ -29,7 +29,9 @@ struct GemvTiling {
   uint32_t step_quads = 2; // quads whose loads are issued together (divides row_quads)
   uint32_t rows() const { return 4 * row_quads; }
 };
-std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_t cols, bool subgroups);
+// int8_x: the kernel composed with lib_gemv_i8x.wgsl (x costs a quarter of the registers).
+std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_t cols, bool subgroups,
+                                      bool int8_x = false);
 // bench/gpu tries other tilings: nonzero fields replace the chosen ones; `off` forces matmul.wgsl.
 struct GemvTuning {
   uint32_t wg = 0, upt_max = 0, row_quads = 0, step_quads = 0;
