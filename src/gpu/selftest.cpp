@@ -10,6 +10,7 @@
 #include "core/thread_pool.h"
 #include "cpu/quant_blocks.h"
 #include "cpu/reference_ops.h"
+#include "gpu/weight_layout.h"
 #include "quant/wq_quantize.h"
 
 namespace webaccel::gpu {
@@ -60,6 +61,23 @@ std::vector<float> KernelSelftest::random(size_t n, float scale) {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
     x = scale * (static_cast<float>(z >> 40) / static_cast<float>(1ull << 24) * 2.0f - 1.0f);
+  }
+  return v;
+}
+
+std::vector<float> KernelSelftest::int8_exact(size_t n, size_t run) {
+  std::vector<float> v = random(n);
+  const std::vector<float> scales = random((n + run - 1) / run);
+  for (size_t start = 0, r = 0; start < n; start += run, ++r) {
+    const size_t end = std::min(n, start + run);
+    const float s = (0.25f + 0.75f * std::fabs(scales[r])) / 127.0f;
+    size_t widest = start;
+    for (size_t i = start; i < end; ++i) {
+      if (std::fabs(v[i]) > std::fabs(v[widest])) widest = i;
+      v[i] = static_cast<float>(std::lround(v[i] * 127.0f));
+    }
+    v[widest] = v[widest] < 0 ? -127.0f : 127.0f;  // the run's max sets its scale
+    for (size_t i = start; i < end; ++i) v[i] *= s;
   }
   return v;
 }
@@ -162,8 +180,11 @@ void KernelSelftest::matmul_cases() {
     for (Buffer b : {g.codes, g.scales}) {
       if (b) owned_.push_back(b);
     }
+    // x exact in int8 per 32 (per 16 at 8 bits): one-token products may quantize x (gemv.wgsl).
+    const auto resident = gpu_format(type, cols);
+    const size_t x_run = resident ? std::min<size_t>(32, unit_weights(resident->bits)) : 32;
     for (const uint32_t tokens : {1u, 5u}) {
-      const auto x = random(tokens * cols);
+      const auto x = int8_exact(tokens * cols, x_run);
       const Buffer xb = upload(x, "matmul x");
       const Buffer y = zeros(tokens * rows, "matmul y");
       k_.matmul(g, all(xb), all(y), tokens);

@@ -38,6 +38,8 @@ class KernelSelftest {
 
  private:
   std::vector<float> random(size_t n, float scale = 1.0f);
+  // Random x that gemv.wgsl's int8 x (one scale per `run` values) holds exactly: k * s / 127.
+  std::vector<float> int8_exact(size_t n, size_t run);
   Buffer upload(const std::vector<float>& v, const char* name);
   Buffer upload_u32(const std::vector<uint32_t>& v, const char* name);
   Buffer zeros(size_t floats, const char* name);
