@@ -114,7 +114,8 @@ std::string kernel_name(GgmlType type, uint32_t rows, uint32_t cols, const Devic
   const GpuFormat f = *gpu_format(type, cols);
   char buf[64];
   if (const auto g = gemv_tiling(f, rows, cols, use_subgroups(info.subgroups), use_int8_x(info.packed_dot4))) {
-    std::snprintf(buf, sizeof buf, "gemv wg%u upt%u rows%u step%u", g->wg, g->upt, g->rows(), 4 * g->step_quads);
+    std::snprintf(buf, sizeof buf, "gemv wg%u upt%u rows%u step%u%s", g->wg, g->upt, g->rows(), 4 * g->step_quads,
+                  g->hoist ? " hoist" : "");
   } else {
     std::snprintf(buf, sizeof buf, "matmul wg%u", matmul_tiling(f, cols, 1, use_subgroups(info.subgroups)).wg);
   }

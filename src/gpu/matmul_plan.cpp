@@ -76,6 +76,9 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   const uint32_t step = one_unit ? 2 : tall && short_rows ? 1 : t.upt == 1 ? 4 : 2;
   t.step_quads = std::min<uint32_t>(gemv_tuning.step_quads ? gemv_tuning.step_quads : step, t.row_quads);
   if (t.row_quads % t.step_quads != 0) t.step_quads = 1;
+  // Loading the first step before preparing x gained 6-7% where a step is at most 4 units per
+  // thread, and lost 30% at 6 (WQ8 4096x11008, upt 3 x 2 quads: registers; H200, docs/benchmarks.md).
+  t.hoist = t.upt * t.step_quads <= 4;
   return t;
 }
 

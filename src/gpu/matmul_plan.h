@@ -27,6 +27,7 @@ struct GemvTiling {
   uint32_t upt = 1;        // units per thread and row (each thread's x stays in registers)
   uint32_t row_quads = 4;  // rows per workgroup / 4
   uint32_t step_quads = 2; // quads whose loads are issued together (divides row_quads)
+  bool hoist = true;       // the first step's loads issued before x is prepared
   uint32_t rows() const { return 4 * row_quads; }
 };
 // int8_x: the kernel composed with lib_gemv_i8x.wgsl (x costs a quarter of the registers).

@@ -15,6 +15,7 @@ override wg: u32 = 128;       // a power of two, >= units per row / upt
 override upt: u32 = 1;        // units per thread and row: 1..4
 override row_quads: u32 = 4;  // rows per workgroup / 4: a multiple of step_quads
 override step_quads: u32 = 2; // quads whose loads are issued together: 1, 2 or 4 (loads in flight)
+override hoist: bool = true;  // the first step's loads issued before x is prepared (when registers allow)
 // What the product's input is, computed as each thread reads its x (a dispatch and a round trip
 // through memory saved per fused op):
 //   0: x itself;  1: RMSNorm(x) * aux (p.x_eps);  2: SiLU(x[0, cols)) * x[cols, 2 cols) (gate | up)
@@ -114,6 +115,22 @@ fn quad_dot(q: QuadUnits, r: vec4<u32>, upr: u32, lid: u32, xa: ThreadX, xb: Thr
   return acc;
 }
 
+// The loads of one step (step_quads quads from quad q), issued together.
+struct StepUnits {
+  a: QuadUnits, b: QuadUnits, c: QuadUnits, d: QuadUnits,
+}
+
+fn load_step(row0: u32, q: u32, upr: u32, lid: u32) -> StepUnits {
+  var w: StepUnits;
+  w.a = load_quad(quad_rows(row0, q), upr, lid);
+  if (step_quads > 1u) { w.b = load_quad(quad_rows(row0, q + 1u), upr, lid); }
+  if (step_quads > 2u) {
+    w.c = load_quad(quad_rows(row0, q + 2u), upr, lid);
+    w.d = load_quad(quad_rows(row0, q + 3u), upr, lid);
+  }
+  return w;
+}
+
 fn store_quad(at: u32, v: vec4<f32>) {
   red_partials[at] = v.x;
   red_partials[at + 1u] = v.y;
@@ -129,6 +146,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let sg_size = subgroupAdd(1u);
   let lane = subgroupExclusiveAdd(1u);
   let sg = lid / sg_size;
+  // The first step's weights are in flight while x is read and prepared: with short rows and few
+  // rows per workgroup, preparing x is as long as streaming the rows.
+  var w: StepUnits;
+  if (hoist) { w = load_step(row0, 0u, upr, lid); }
   // The thread's inputs: units lid, lid + wg, ... of x (zeros past the row).
   var x0 = thread_x(lid, upr);
   var x1: UnitX;
@@ -159,12 +180,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let rc = quad_rows(row0, q + 2u);
     let rd = quad_rows(row0, q + 3u);
     // Every load of the step issued before any arithmetic.
-    let wa = load_quad(ra, upr, lid);
-    var wb: QuadUnits;
-    var wc: QuadUnits;
-    var wd: QuadUnits;
-    if (step_quads > 1u) { wb = load_quad(rb, upr, lid); }
-    if (step_quads > 2u) { wc = load_quad(rc, upr, lid); wd = load_quad(rd, upr, lid); }
+    if (q > 0u || !hoist) { w = load_step(row0, q, upr, lid); }
+    let wa = w.a;
+    let wb = w.b;
+    let wc = w.c;
+    let wd = w.d;
     let ta = subgroupAdd(quad_dot(wa, ra, upr, lid, xa, xb, xc, xd));
     if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q, ta); }
     if (step_quads > 1u) {
