@@ -170,11 +170,18 @@ export async function loadNode(path, options = {}) {
       const t0 = performance.now();
       let tokens = 0;
       const embeddings = [];
-      for (const t of texts) {
-        tokens += model.countTokens(t);
-        model.embedStart(t);
-        await settle();
-        embeddings.push(model.embedFinish());
+      if (!model.onGpu()) {  // on wasm: all texts in one call, their sentences stacked into shared forwards
+        const r = model.embedBatch(texts);
+        const dim = r.embeddings.length / texts.length;
+        for (let i = 0; i < texts.length; ++i) embeddings.push(r.embeddings.slice(i * dim, (i + 1) * dim));
+        tokens = r.tokens;
+      } else {
+        for (const t of texts) {
+          tokens += model.countTokens(t);
+          model.embedStart(t);
+          await settle();
+          embeddings.push(model.embedFinish());
+        }
       }
       const ms = performance.now() - t0;
       return { embeddings, dim: embeddings[0].length, tokens, ms, sentencesPerSecond: texts.length / (ms / 1000) };

@@ -21,7 +21,7 @@ const browserName = arg('--browser', 'chromium');
 const outFile = arg('--out', join(ROOT, 'bench', 'out', `browser-${browserName}.json`));
 const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic'];
-const RUNS = arg('--runs', 'llm-webaccel,llm-wllama,embed-webaccel,embed-transformers,ttft-webaccel').split(',');
+const RUNS = arg('--runs', 'llm-webaccel,llm-wllama,embed-webaccel,embed-transformers,embed-transformers-batch,ttft-webaccel').split(',');
 const SIMD = arg('--simd', 'relaxed').split(',');
 const DIST = arg('--dist', null);
 

@@ -61,10 +61,15 @@ void run_embed(const EmbedOptions& o) {
   auto& out = j["embeddings"] = nlohmann::json::array();
   const auto t0 = std::chrono::steady_clock::now();
   size_t n_tokens = 0;
+  std::vector<std::vector<int32_t>> ids;
   for (const auto& text : texts) {
-    const auto ids = model.tokenizer().encode(text, model.config().max_seq_length);
-    n_tokens += ids.size();
-    out.push_back(runner.embed_tokens(ids));
+    ids.push_back(model.tokenizer().encode(text, model.config().max_seq_length));
+    n_tokens += ids.back().size();
+  }
+  if (runner.on_gpu()) {
+    for (const auto& one : ids) out.push_back(runner.embed_tokens(one));
+  } else {  // the CPU engine stacks the sentences into shared forwards
+    for (auto& e : model.embed_batch(ids, pool)) out.push_back(std::move(e));
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t i = notes_before; i < runner.notes().size(); ++i) std::fprintf(stderr, "[webaccel] %s\n", runner.notes()[i].c_str());

@@ -32,6 +32,11 @@ void layer_norm(const float* x, const float* w, const float* b, float eps, float
 void silu_mul(const float* gate, const float* up, float* out, size_t n);  // out = silu(gate) * up
 void gelu_erf_inplace(float* x, size_t n);                               // exact (erf) GELU, as BERT uses
 void softmax_inplace(float* x, size_t n);
+// One head of bidirectional attention over n tokens: out_i = sum_j softmax_j(scale q_i . k_j) v_j
+// for i, j < n. q, k and v rows are `stride` floats apart, head_dim floats each; out rows
+// out_stride apart; scratch holds n floats rounded up to a multiple of 16.
+void attend_head(const float* q, const float* k, const float* v, size_t stride, size_t n, size_t head_dim, float scale,
+                 float* out, size_t out_stride, float* scratch);
 void l2_normalize_inplace(float* x, size_t n);
 void f32_to_f16(const float* x, uint16_t* y, size_t n);
 void f16_round_inplace(float* x, size_t n);  // x = float(half(x))

@@ -1,7 +1,6 @@
 #include "cpu/packed_f32.h"
 
 #include <algorithm>
-#include <chrono>
 
 namespace webaccel::cpu {
 
@@ -30,42 +29,8 @@ PackedF32Matrix pack_f32_rows(std::span<const WeightMatrix* const> parts, std::s
   return m;
 }
 
-namespace {
-
-// Which broadcast this wasm engine runs faster, learned on the first real products: after a warm-up
-// (the JIT's tiers settle) runs of 4 products alternate the two (a BERT layer's 4 shapes each), and
-// the lower best time per multiply-add wins.
-class BroadcastChooser {
- public:
-  int next() const { return decided_ >= 0 ? decided_ : calls_ < kWarmup ? 0 : static_cast<int>((calls_ / 4) & 1); }
-  bool deciding() const { return decided_ < 0; }
-  void record(int kind, double seconds_per_madd) {
-    if (calls_ >= kWarmup) best_[kind] = std::min(best_[kind], seconds_per_madd);
-    if (++calls_ == kWarmup + kTrials) decided_ = best_[1] < best_[0] ? 1 : 0;
-  }
-
- private:
-  static constexpr size_t kWarmup = 48, kTrials = 96;  // MiniLM: 24 products a sentence
-  size_t calls_ = 0;
-  int decided_ = -1;
-  double best_[2] = {1e30, 1e30};
-};
-
-}  // namespace
-
 void matmul_packed_f32(const PackedF32Matrix& w, const float* x, size_t n_tokens, float* out, ThreadPool& pool) {
-  auto product = [&] {
-    pool.parallel_for(w.n_panels(), 1, [&](size_t p0, size_t p1) { packed_f32_panels(w, p0, p1, x, w.cols, n_tokens, out, w.rows); });
-  };
-  thread_local BroadcastChooser chooser;
-  if (!packed_f32_has_shuffle_broadcast() || !chooser.deciding()) return product();
-  const int kind = chooser.next();
-  packed_f32_use_broadcast(kind);
-  const auto t0 = std::chrono::steady_clock::now();
-  product();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  chooser.record(kind, seconds / static_cast<double>(w.rows * w.cols * std::max<size_t>(n_tokens, 1)));
-  if (!chooser.deciding()) packed_f32_use_broadcast(chooser.next());
+  pool.parallel_for(w.n_panels(), 1, [&](size_t p0, size_t p1) { packed_f32_panels(w, p0, p1, x, w.cols, n_tokens, out, w.rows); });
 }
 
 }  // namespace webaccel::cpu

@@ -27,13 +27,6 @@ struct PackedF32Matrix {
   size_t n_panels() const { return (rows + panel_rows - 1) / panel_rows; }
 };
 
-// wasm: x[k] broadcast by a lane shuffle of a loaded block (1) or by a load-splat (0, default).
-// SpiderMonkey runs the shuffle faster and V8 the load-splat, by 20-40% either way, so
-// matmul_packed_f32 times both on its first products and keeps the faster. Native targets always
-// load-splat (packed_f32_has_shuffle_broadcast() is false).
-void packed_f32_use_broadcast(int kind);
-bool packed_f32_has_shuffle_broadcast();
-
 // Rows per panel for the SIMD target this CPU (or wasm build) runs.
 size_t packed_f32_panel_rows();
 

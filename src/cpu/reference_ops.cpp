@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/fp16.h"
 
@@ -59,6 +60,26 @@ void softmax_inplace(float* x, size_t n) {
   }
   const float inv = static_cast<float>(1.0 / sum);
   for (size_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void attend_head(const float* q, const float* k, const float* v, size_t stride, size_t n, size_t head_dim, float scale,
+                 float* out, size_t out_stride) {
+  std::vector<double> p(n);
+  for (size_t i = 0; i < n; ++i) {
+    double mx = -HUGE_VAL, sum = 0.0;
+    for (size_t j = 0; j < n; ++j) {
+      double dot = 0.0;
+      for (size_t e = 0; e < head_dim; ++e) dot += static_cast<double>(q[i * stride + e]) * k[j * stride + e];
+      p[j] = dot * scale;
+      mx = std::max(mx, p[j]);
+    }
+    for (size_t j = 0; j < n; ++j) sum += p[j] = std::exp(p[j] - mx);
+    for (size_t e = 0; e < head_dim; ++e) {
+      double acc = 0.0;
+      for (size_t j = 0; j < n; ++j) acc += p[j] * v[j * stride + e];
+      out[i * out_stride + e] = static_cast<float>(acc / sum);
+    }
+  }
 }
 
 void l2_normalize_inplace(float* x, size_t n) {

@@ -16,6 +16,8 @@ void layer_norm(const float* x, const float* w, const float* b, float eps, float
 void silu_mul(const float* gate, const float* up, float* out, size_t n);
 void gelu_erf_inplace(float* x, size_t n);
 void softmax_inplace(float* x, size_t n);
+void attend_head(const float* q, const float* k, const float* v, size_t stride, size_t n, size_t head_dim, float scale,
+                 float* out, size_t out_stride);
 void l2_normalize_inplace(float* x, size_t n);
 void quantize_activation(GgmlType weight_type, const float* x, void* out, size_t n);
 

@@ -373,14 +373,59 @@ std::vector<float> BertModel::embed(std::string_view text, ThreadPool& pool) con
 }
 
 std::vector<float> BertModel::embed_tokens(std::span<const int32_t> ids, ThreadPool& pool) const {
-  const size_t T = ids.size(), d = cfg_.n_embd, n_head = cfg_.n_head, hd = d / n_head;
-  if (T == 0 || T > cfg_.n_positions) fail(ErrorKind::kInput, "embed: " + std::to_string(T) + " tokens (1.." + std::to_string(cfg_.n_positions) + " allowed)");
+  std::vector<std::vector<float>> out;
+  const std::span<const int32_t> one[] = {ids};
+  forward(one, pool, out);
+  return std::move(out[0]);
+}
+
+std::vector<std::vector<float>> BertModel::embed_batch(std::span<const std::vector<int32_t>> sentences, ThreadPool& pool,
+                                                       size_t max_tokens) const {
+  // As few forwards as max_tokens allows, of about equal size (544 tokens with 512: 272 + 272, not
+  // 510 + 34): in order, a forward closes once it holds its share or the next sentence would not fit.
+  size_t total = 0;
+  for (const auto& ids : sentences) total += ids.size();
+  const size_t n_forwards = std::max<size_t>(1, (total + max_tokens - 1) / max_tokens);
+  const size_t share = (total + n_forwards - 1) / n_forwards;
+  std::vector<std::vector<float>> out;
+  out.reserve(sentences.size());
+  std::vector<std::span<const int32_t>> batch;
+  size_t tokens = 0;
+  for (size_t i = 0; i < sentences.size(); ++i) {
+    if (!batch.empty() && (tokens >= share || tokens + sentences[i].size() > max_tokens)) {
+      forward(batch, pool, out);
+      batch.clear();
+      tokens = 0;
+    }
+    batch.emplace_back(sentences[i]);
+    tokens += sentences[i].size();
+  }
+  if (!batch.empty()) forward(batch, pool, out);
+  return out;
+}
+
+void BertModel::forward(std::span<const std::span<const int32_t>> sentences, ThreadPool& pool,
+                        std::vector<std::vector<float>>& out) const {
+  const size_t d = cfg_.n_embd, n_head = cfg_.n_head, hd = d / n_head;
+  // The sentences' tokens stacked as rows: sentence s is rows [first[s], first[s + 1]).
+  std::vector<size_t> first{0};
+  for (const auto& ids : sentences) {
+    if (ids.empty() || ids.size() > cfg_.n_positions) {
+      fail(ErrorKind::kInput, "embed: " + std::to_string(ids.size()) + " tokens (1.." + std::to_string(cfg_.n_positions) + " allowed)");
+    }
+    first.push_back(first.back() + ids.size());
+  }
+  const size_t T = first.back();
   std::vector<float> x(T * d), tmp(T * d), qkv(3 * T * d), ctx(T * d), ff(T * cfg_.n_ff);  // (T, ...) row-major
-  for (size_t t = 0; t < T; ++t) {
-    if (ids[t] < 0 || static_cast<size_t>(ids[t]) >= cfg_.n_vocab) fail(ErrorKind::kInput, "embed: token id out of range");
-    cpu::reference::dequantize_row(word_embd_.type, word_embd_.row(static_cast<size_t>(ids[t])), tmp.data() + t * d, d);
-    for (size_t i = 0; i < d; ++i) tmp[t * d + i] += pos_embd_[t * d + i] + type_embd0_[i];
-    cpu::layer_norm(tmp.data() + t * d, emb_ln_w_.data(), emb_ln_b_.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
+  for (size_t s = 0; s < sentences.size(); ++s) {
+    for (size_t p = 0; p < sentences[s].size(); ++p) {
+      const int32_t id = sentences[s][p];
+      const size_t t = first[s] + p;
+      if (id < 0 || static_cast<size_t>(id) >= cfg_.n_vocab) fail(ErrorKind::kInput, "embed: token id out of range");
+      cpu::reference::dequantize_row(word_embd_.type, word_embd_.row(static_cast<size_t>(id)), tmp.data() + t * d, d);
+      for (size_t i = 0; i < d; ++i) tmp[t * d + i] += pos_embd_[p * d + i] + type_embd0_[i];
+      cpu::layer_norm(tmp.data() + t * d, emb_ln_w_.data(), emb_ln_b_.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
+    }
   }
   auto add_bias = [&](float* y, const std::vector<float>& b, size_t rows, size_t cols) {
     for (size_t r = 0; r < rows; ++r) cpu::add_inplace(y + r * cols, b.data(), cols);
@@ -413,20 +458,14 @@ std::vector<float> BertModel::embed_tokens(std::span<const int32_t> ids, ThreadP
       dense(P.qkv, L.wk, L.bk, x.data(), qkv.data() + T * d);
       dense(P.qkv, L.wv, L.bv, x.data(), qkv.data() + 2 * T * d);
     }
-    // Bidirectional attention: every token sees every token of its sentence.
-    pool.parallel_for(T * n_head, 1, [&](size_t begin, size_t end) {
-      std::vector<float> scores(T);
+    // Bidirectional attention: every token sees every token of its own sentence; a task is one
+    // head of one sentence.
+    pool.parallel_for(sentences.size() * n_head, 1, [&](size_t begin, size_t end) {
+      std::vector<float> scratch((cfg_.n_positions + 15) / 16 * 16);
       for (size_t task = begin; task < end; ++task) {
-        const size_t t = task / n_head, h = task % n_head;
-        const float* qt = q + t * qkv_stride + h * hd;
-        for (size_t j = 0; j < T; ++j) scores[j] = cpu::dot_f32(qt, k + j * qkv_stride + h * hd, hd) * scale;
-        cpu::softmax_inplace(scores.data(), T);
-        float* out = ctx.data() + t * d + h * hd;
-        std::fill(out, out + hd, 0.0f);
-        for (size_t j = 0; j < T; ++j) {
-          const float* vj = v + j * qkv_stride + h * hd;
-          for (size_t i = 0; i < hd; ++i) out[i] += scores[j] * vj[i];
-        }
+        const size_t s = task / n_head, h = task % n_head, t0 = first[s];
+        cpu::attend_head(q + t0 * qkv_stride + h * hd, k + t0 * qkv_stride + h * hd, v + t0 * qkv_stride + h * hd, qkv_stride,
+                         first[s + 1] - t0, hd, scale, ctx.data() + t0 * d + h * hd, d, scratch.data());
       }
     });
     dense(P.wo, L.wo, L.bo, ctx.data(), tmp.data());
@@ -439,12 +478,14 @@ std::vector<float> BertModel::embed_tokens(std::span<const int32_t> ids, ThreadP
     cpu::add_inplace(tmp.data(), x.data(), T * d);
     for (size_t t = 0; t < T; ++t) cpu::layer_norm(tmp.data() + t * d, L.ln2_w.data(), L.ln2_b.data(), cfg_.layer_norm_eps, x.data() + t * d, d);
   }
-  // Mean over the sentence's tokens (no padding: one sentence at a time).
-  std::vector<float> pooled(d, 0.0f);
-  for (size_t t = 0; t < T; ++t) cpu::add_inplace(pooled.data(), x.data() + t * d, d);
-  cpu::scale(pooled.data(), 1.0f / static_cast<float>(T), d);
-  if (cfg_.normalize) cpu::l2_normalize_inplace(pooled.data(), d);
-  return pooled;
+  // Mean over each sentence's tokens (no padding: its own rows only).
+  for (size_t s = 0; s < sentences.size(); ++s) {
+    std::vector<float> pooled(d, 0.0f);
+    for (size_t t = first[s]; t < first[s + 1]; ++t) cpu::add_inplace(pooled.data(), x.data() + t * d, d);
+    cpu::scale(pooled.data(), 1.0f / static_cast<float>(first[s + 1] - first[s]), d);
+    if (cfg_.normalize) cpu::l2_normalize_inplace(pooled.data(), d);
+    out.push_back(std::move(pooled));
+  }
 }
 
 }  // namespace webaccel

@@ -89,6 +89,14 @@ class BertModel {
   // One sentence -> (n_embd) pooled (and normalised) embedding.
   std::vector<float> embed(std::string_view text, ThreadPool& pool) const;
   std::vector<float> embed_tokens(std::span<const int32_t> ids, ThreadPool& pool) const;
+  // Several sentences -> one embedding each, the same floats embed_tokens gives: their tokens
+  // stacked as the rows of shared forwards (attention within each sentence, no padding), as few
+  // of at most max_tokens tokens as fit, of about equal size (a longer sentence goes alone). Each
+  // product's weights are then read once a forward instead of once a sentence, and its register
+  // tiles run full.
+  static constexpr size_t kBatchTokens = 512;
+  std::vector<std::vector<float>> embed_batch(std::span<const std::vector<int32_t>> sentences, ThreadPool& pool,
+                                              size_t max_tokens = kBatchTokens) const;
 
   // The matrices by tensor name (the word, position and token-type embeddings included), for
   // quantization; replace_matrix points one at other bytes of the same shape that the caller keeps alive.
@@ -102,6 +110,8 @@ class BertModel {
   void bind_weights();  // cfg_ and weights_ set: finds, checks and points at every tensor
   void expand_embeddings();  // position and token-type rows as floats, whatever their stored type
   void pack_layer(size_t il);  // packed_[il] from layers_[il]'s matrices as they are now
+  // The encoder over sentences stacked as rows; appends their embeddings to out.
+  void forward(std::span<const std::span<const int32_t>> sentences, ThreadPool& pool, std::vector<std::vector<float>>& out) const;
   const BertTensor& require(const std::string& name) const;  // Error naming the file and tensor
   cpu::WeightMatrix matrix(const std::string& name, size_t rows, size_t cols);
   std::vector<float> vector(const std::string& name, size_t n);

@@ -108,6 +108,20 @@ class Bert {
       return val::global("Float32Array").new_(emscripten::typed_memory_view(v.size(), v.data())).call<val>("slice");
     });
   }
+  bool on_gpu() const { return engine_->on_gpu(); }
+  // The wasm path: {embeddings: Float32Array (texts.length * n_embd), tokens}.
+  val embed_batch(const val& texts) {
+    return guarded([&] {
+      std::vector<std::string> all;
+      for (int i = 0, n = texts["length"].as<int>(); i < n; ++i) all.push_back(texts[i].as<std::string>());
+      size_t n_tokens = 0;
+      const auto flat = engine_->embed_batch(all, n_tokens);
+      val r = val::object();
+      r.set("embeddings", val::global("Float32Array").new_(emscripten::typed_memory_view(flat.size(), flat.data())).call<val>("slice"));
+      r.set("tokens", static_cast<double>(n_tokens));
+      return r;
+    });
+  }
   int count_tokens(const std::string& text) const {
     return guarded([&] { return static_cast<int>(engine_->count_tokens(text)); });
   }
@@ -142,6 +156,8 @@ EMSCRIPTEN_BINDINGS(webaccel) {
       .constructor<ModelSource&, int, const std::string&, bool>()
       .function("embedStart", &Bert::embed_start)
       .function("embedFinish", &Bert::embed_finish)
+      .function("onGpu", &Bert::on_gpu)
+      .function("embedBatch", &Bert::embed_batch)
       .function("countTokens", &Bert::count_tokens)
       .function("info", &Bert::info)
       .function("loseGpu", &Bert::lose_gpu);

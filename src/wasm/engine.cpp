@@ -222,6 +222,22 @@ void BertEngine::lose_gpu() {
   if (gpu_) gpu_->gpu().device->destroy();
 }
 
+std::vector<float> BertEngine::embed_batch(const std::vector<std::string>& texts, size_t& n_tokens) {
+  if (gpu_) fail(ErrorKind::kInternal, "embed_batch: the model runs on WebGPU (embed each text with embed_start/embed_finish)");
+  std::vector<std::vector<int32_t>> ids;
+  ids.reserve(texts.size());
+  n_tokens = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (texts[i].empty()) fail(ErrorKind::kInput, "embed: text #" + std::to_string(i) + " is empty");
+    ids.push_back(model_.tokenizer().encode(texts[i], model_.config().max_seq_length));
+    n_tokens += ids.back().size();
+  }
+  std::vector<float> flat;
+  flat.reserve(texts.size() * model_.config().n_embd);
+  for (const auto& e : model_.embed_batch(ids, pool_)) flat.insert(flat.end(), e.begin(), e.end());
+  return flat;
+}
+
 size_t BertEngine::count_tokens(const std::string& text) const {
   return model_.tokenizer().encode(text, model_.config().max_seq_length).size();
 }

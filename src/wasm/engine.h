@@ -82,6 +82,10 @@ class BertEngine {
   // Two calls around the host's settle(): the embedding (n_embd), normalised as the model says.
   void embed_start(const std::string& text);
   std::vector<float> embed_finish();
+  // While the model runs on wasm (not WebGPU): every text in as few forwards as fit, sentences
+  // stacked (BertModel::embed_batch); (texts.size() * n_embd) out, and their token count.
+  bool on_gpu() const { return gpu_ != nullptr; }
+  std::vector<float> embed_batch(const std::vector<std::string>& texts, size_t& n_tokens);
   size_t count_tokens(const std::string& text) const;
   std::string info_json() const;
   void lose_gpu();

@@ -1,6 +1,7 @@
 // The wasm kernels against the scalar reference on random odd sizes, as a standalone program for a
 // wasm engine (gtest is not built for Emscripten here). Built as webaccel-kernel-check with relaxed
 // SIMD; tests/browser/kernel_check.mjs runs it in Chromium. Prints one line per failure, exits 1.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -101,12 +102,45 @@ void check_dot_f32() {
   }
 }
 
+// GELU (a rational erf; erfc with an exp of its own for vectors below -3) and one attention head,
+// as the BERT forward calls them, against the scalar reference and the exact GELU.
+void check_gelu_attention() {
+  for (size_t n : {1u, 3u, 4u, 15u, 16u, 17u, 1537u}) {
+    auto x = random_floats(n, static_cast<uint32_t>(n + 3));
+    for (auto& e : x) e *= 3.0f;
+    auto ref = x;
+    gelu_erf_inplace(x.data(), n);
+    reference::gelu_erf_inplace(ref.data(), n);
+    for (size_t i = 0; i < n; ++i) expect_near(x[i], ref[i], 1e-6f, "gelu_erf", n, i, 0);
+  }
+  std::vector<float> grid;  // against the exact x Phi(x), both paths mixed (shuffled)
+  for (int i = -16000; i <= 16000; ++i) grid.push_back(static_cast<float>(i) * 1e-3f);
+  std::shuffle(grid.begin(), grid.end(), std::mt19937(7));
+  auto g = grid;
+  gelu_erf_inplace(g.data(), g.size());
+  for (size_t i = 0; i < grid.size(); ++i) {
+    const double exact = 0.5 * grid[i] * (1.0 + std::erf(grid[i] / std::sqrt(2.0)));
+    expect_near(g[i], static_cast<float>(exact), 6e-7f, "gelu_erf vs exact", grid.size(), i, 0);
+  }
+  for (size_t n : {1u, 4u, 5u, 17u, 33u}) {
+    for (size_t hd : {7u, 32u, 35u}) {
+      const size_t stride = 3 * hd;
+      const auto qkv = random_floats(n * stride, static_cast<uint32_t>(n * 31 + hd));
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      std::vector<float> out(n * hd), ref(n * hd), scratch((n + 15) / 16 * 16);
+      attend_head(qkv.data(), qkv.data() + hd, qkv.data() + 2 * hd, stride, n, hd, scale, out.data(), hd, scratch.data());
+      reference::attend_head(qkv.data(), qkv.data() + hd, qkv.data() + 2 * hd, stride, n, hd, scale, ref.data(), hd);
+      for (size_t i = 0; i < n * hd; ++i) expect_near(out[i], ref[i], 2e-6f, "attend_head", n, i / hd, i % hd);
+    }
+  }
+}
+
 // The packed outer-product product (bias included) against a double one: partial last panels,
-// token counts around the register tile's (6 tokens relaxed, 4 SIMD128).
+// token counts around the register tile's (6 tokens relaxed, 5 SIMD128) and several tiles' worth.
 void check_packed_f32() {
   for (size_t cols : {1u, 3u, 31u, 384u, 385u}) {
     for (size_t rows : {1u, 7u, 17u, 40u}) {
-      for (size_t tokens : {1u, 5u, 6u, 7u, 13u, 17u}) {
+      for (size_t tokens : {1u, 4u, 5u, 6u, 7u, 11u, 13u, 17u, 61u}) {
         const auto w = random_floats(rows * cols, static_cast<uint32_t>(cols + rows)), b = random_floats(rows, 5);
         const auto x = random_floats(tokens * cols, static_cast<uint32_t>(tokens));
         const WeightMatrix m{GgmlType::kF32, rows, cols, reinterpret_cast<const uint8_t*>(w.data()), cols * sizeof(float)};
@@ -139,11 +173,8 @@ int main() {
                         GgmlType::kWQ4_G64, GgmlType::kWQ8_G128, GgmlType::kWK3})
     check_format(type);
   check_dot_f32();
-  for (int broadcast : {0, 1}) {  // load-splat and shuffle: each engine keeps one, so both must hold
-    packed_f32_use_broadcast(broadcast);
-    check_packed_f32();
-  }
-  packed_f32_use_broadcast(0);
+  check_gelu_attention();
+  check_packed_f32();
   std::printf("%d of %d checks failed\n", failures, checks);
   return failures == 0 ? 0 : 1;
 }

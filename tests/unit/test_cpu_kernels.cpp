@@ -1,6 +1,7 @@
 // Every SIMD kernel against its scalar reference, on random non-zero inputs of odd sizes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -178,6 +179,38 @@ TEST(Fp16, RoundTripsEveryHalfExactly) {
     const float f = half_to_float(static_cast<uint16_t>(h));
     if (std::isnan(f)) continue;
     ASSERT_EQ(float_to_half(f), h) << "half 0x" << std::hex << h;
+  }
+}
+
+// GELU against the exact x Phi(x) on a fine grid (in shuffled order, so vectors mix both of its
+// paths: the rational erf, and erfc with exp where a lane is below -3).
+TEST(VectorKernels, GeluCloseToExactOnAGrid) {
+  std::vector<float> x;
+  for (int i = -16000; i <= 16000; ++i) x.push_back(static_cast<float>(i) * 1e-3f);
+  std::shuffle(x.begin(), x.end(), std::mt19937(7));
+  auto g = x;
+  gelu_erf_inplace(g.data(), g.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double exact = 0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0)));
+    ASSERT_NEAR(g[i], exact, 6e-7 * (1.0 + std::fabs(exact))) << "x = " << x[i];
+  }
+}
+
+// Attention heads as the BERT forward calls them: q, k, v interleaved in one (n, 3 * width) block.
+TEST(VectorKernels, AttendHeadMatchesReference) {
+  for (size_t n : {1u, 2u, 5u, 17u, 33u}) {
+    for (size_t hd : {1u, 7u, 32u, 35u, 64u}) {
+      const size_t width = 2 * hd + 3, stride = 3 * width;
+      const auto qkv = random_floats(n * stride, static_cast<uint32_t>(n * 31 + hd), 2.0f);
+      const float* q = qkv.data() + hd;  // the second head of each part
+      const float *k = q + width, *v = k + width;
+      const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+      const size_t out_stride = hd + 5;
+      std::vector<float> out(n * out_stride, -3.0f), ref(n * out_stride, -3.0f), scratch((n + 15) / 16 * 16);
+      attend_head(q, k, v, stride, n, hd, scale, out.data(), out_stride, scratch.data());
+      reference::attend_head(q, k, v, stride, n, hd, scale, ref.data(), out_stride);
+      expect_close(out, ref, 2e-6f, "attend_head");
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // The packed f32 outer-product kernel against a double-precision product, on odd sizes: rows that
-// leave a partial panel, token counts around the register tile's, stacked parts with their biases.
+// leave a partial panel, token counts around the register tile's (and many tiles, as a batch of
+// sentences gives), stacked parts with their biases.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,7 +22,7 @@ WeightMatrix f32_matrix(const std::vector<float>& w, size_t rows, size_t cols) {
 TEST(PackedF32, MatchesDoubleProductOnOddSizes) {
   for (size_t cols : {1u, 3u, 31u, 384u, 385u}) {
     for (size_t rows : {1u, 7u, 17u, 33u, 40u}) {
-      for (size_t tokens : {1u, 2u, 5u, 6u, 7u, 12u, 13u, 17u, 25u}) {
+      for (size_t tokens : {1u, 2u, 4u, 5u, 6u, 7u, 11u, 12u, 13u, 17u, 25u, 97u}) {
         // Two parts stacked by rows (as Q, K and V are), each with its bias.
         const size_t rows_a = rows / 2, rows_b = rows - rows_a;
         const auto wa = random_floats(rows_a * cols + 1, static_cast<uint32_t>(cols * 7 + rows));

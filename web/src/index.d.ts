@@ -103,6 +103,7 @@ export interface GpuAdapterInfo {
 
 export interface Model {
   generate(prompt: string, options?: GenerateOptions): Promise<GenerateResult>;
+  // On wasm the texts of one call share forwards (their tokens stacked): many texts a call run faster.
   embed(texts: string | string[]): Promise<EmbedResult>;
   info(): ModelInfo;
   refreshInfo(): Promise<ModelInfo>;

@@ -319,15 +319,25 @@ async function generate(msg) {
 async function embed(msg) {
   if (kind !== 'bert') fail('embed: this model is a decoder (use generate)', 'input');
   if (!Array.isArray(msg.texts) || msg.texts.length === 0) fail('embed: texts must be a non-empty array of strings', 'input');
+  for (const [i, t] of msg.texts.entries()) {
+    if (typeof t !== 'string' || t.length === 0) fail(`embed: text #${i} is empty or not a string`, 'input');
+  }
   const t0 = performance.now();
   let tokens = 0;
   const embeddings = [];
-  for (const [i, t] of msg.texts.entries()) {
-    if (typeof t !== 'string' || t.length === 0) fail(`embed: text #${i} is empty or not a string`, 'input');
-    tokens += model.countTokens(t);
-    model.embedStart(t);
-    await settle();
-    embeddings.push(model.embedFinish());
+  if (!model.onGpu()) {
+    // On wasm all texts go through one call: their sentences stacked into shared forwards.
+    const r = model.embedBatch(msg.texts);
+    const dim = r.embeddings.length / msg.texts.length;
+    for (let i = 0; i < msg.texts.length; ++i) embeddings.push(r.embeddings.slice(i * dim, (i + 1) * dim));
+    tokens = r.tokens;
+  } else {
+    for (const t of msg.texts) {
+      tokens += model.countTokens(t);
+      model.embedStart(t);
+      await settle();
+      embeddings.push(model.embedFinish());
+    }
   }
   const ms = performance.now() - t0;
   return { embeddings, dim: embeddings[0].length, tokens, ms, sentencesPerSecond: msg.texts.length / (ms / 1000) };
