@@ -22,10 +22,10 @@ class GpuTest : public ::testing::Test {
     if (!device_) return;
     const auto& i = device_->info();
     std::printf("[gpu] %s on %s (%s): maxStorageBufferBindingSize %llu, maxBufferSize %llu, f16 %d, subgroups %d, "
-                "timestamps %d\n",
+                "timestamps %d, dot4I8Packed %d\n",
                 i.implementation.c_str(), i.adapter.c_str(), i.backend.c_str(),
                 static_cast<unsigned long long>(i.max_storage_buffer_binding_size),
-                static_cast<unsigned long long>(i.max_buffer_size), i.shader_f16, i.subgroups, i.timestamps);
+                static_cast<unsigned long long>(i.max_buffer_size), i.shader_f16, i.subgroups, i.timestamps, i.packed_dot4);
   }
   static void TearDownTestSuite() {
     delete device_;
