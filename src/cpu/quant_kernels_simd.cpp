@@ -7,6 +7,7 @@
 #include "hwy/highway.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "core/fp16.h"
 #include "cpu/kernels.h"
 #include "cpu/quant_blocks.h"
+#include "cpu/wasm_f16.h"
 #include "cpu/wasm_relaxed_kernels.h"
 
 // The wasm build made with -mrelaxed-simd hands its formats to cpu/*_wasm_relaxed.cpp.
@@ -527,6 +529,69 @@ float DotF16F32(const uint16_t* HWY_RESTRICT a, const float* HWY_RESTRICT b, siz
   return s;
 }
 
+#if HWY_TARGET == HWY_WASM
+// (v0 + v2) + (v1 + v3) of each of four vectors, as SumOfLanes adds one, in one vector.
+HWY_INLINE v128_t SumOfLanes4(v128_t a, v128_t b, v128_t c, v128_t d) {
+  const v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 1, 4, 5), wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
+  const v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 1, 4, 5), wasm_i32x4_shuffle(c, d, 2, 3, 6, 7));
+  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 2, 4, 6), wasm_i32x4_shuffle(ab, cd, 1, 3, 5, 7));
+}
+
+// DotF16F32 of RT rows at once, the same operations in the same order per row; b2 is b * 2^112.
+template <size_t RT>
+HWY_INLINE void DotF16F32RowTile(const uint16_t* a, size_t stride, const float* b, const float* b2, size_t n, float* out) {
+  const size_t n4 = n & ~size_t{3}, n8 = n & ~size_t{7};
+  v128_t acc[RT];
+  for (size_t r = 0; r < RT; ++r) acc[r] = wasm_f32x4_splat(0.0f);
+  size_t i = 0;
+  for (; i < n8; i += 8) {
+    const v128_t bl = wasm_v128_load(b2 + i), bh = wasm_v128_load(b2 + i + 4);
+    for (size_t r = 0; r < RT; ++r) {
+      const v128_t h = wasm_v128_load(a + r * stride + i);
+      acc[r] = wasm_f32x4_add(wasm_f32x4_mul(wasm_f16::low_scaled(h), bl), acc[r]);
+      acc[r] = wasm_f32x4_add(wasm_f32x4_mul(wasm_f16::high_scaled(h), bh), acc[r]);
+    }
+  }
+  if (i < n4) {
+    const v128_t bl = wasm_v128_load(b2 + i);
+    for (size_t r = 0; r < RT; ++r) {
+      acc[r] = wasm_f32x4_add(wasm_f32x4_mul(wasm_f16::low_scaled(wasm_v128_load64_zero(a + r * stride + i)), bl), acc[r]);
+    }
+  }
+  alignas(16) float sums[4];
+  if constexpr (RT == 4) {
+    wasm_v128_store(sums, SumOfLanes4(acc[0], acc[1], acc[2], acc[3]));
+  } else {
+    for (size_t r = 0; r < RT; ++r) sums[r] = hn::GetLane(hn::SumOfLanes(hn::Full128<float>(), hn::Vec128<float>{acc[r]}));
+  }
+  for (size_t r = 0; r < RT; ++r) {
+    float s = sums[r];
+    for (size_t t = n4; t < n; ++t) s += F16(a[r * stride + t]) * b[t];
+    out[r] = s;
+  }
+}
+#endif
+
+void DotF16F32Rows(const uint16_t* HWY_RESTRICT a, size_t stride, size_t n_rows, const float* HWY_RESTRICT b, size_t n,
+                   float* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_WASM
+  constexpr size_t kMaxN = 1024;
+  alignas(16) float b2[kMaxN];
+  bool scalable = n <= kMaxN;  // cpu/wasm_f16.h: b carries the 2^112
+  for (size_t i = 0; scalable && i < n; ++i) {
+    scalable = wasm_f16::scalable(b[i]);
+    b2[i] = b[i] * wasm_f16::kUp;
+  }
+  if (scalable) {
+    size_t j = 0;
+    for (; j + 4 <= n_rows; j += 4) DotF16F32RowTile<4>(a + j * stride, stride, b, b2, n, out + j);
+    for (; j < n_rows; ++j) DotF16F32RowTile<1>(a + j * stride, stride, b, b2, n, out + j);
+    return;
+  }
+#endif
+  for (size_t j = 0; j < n_rows; ++j) out[j] = DotF16F32(a + j * stride, b, n);
+}
+
 #ifdef WEBACCEL_WASM_RELAXED
 const char* TargetName() { return "WASM+relaxed"; }
 #else
@@ -544,6 +609,7 @@ HWY_EXPORT(DotRows);
 HWY_EXPORT(DotRowsTokens);
 HWY_EXPORT(DotF32);
 HWY_EXPORT(DotF16F32);
+HWY_EXPORT(DotF16F32Rows);
 HWY_EXPORT(TargetName);
 
 void quantize_activation(GgmlType weight_type, const float* x, void* out, size_t n) {
@@ -558,6 +624,9 @@ void dot_rows_tokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n
 }
 float dot_f32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
 float dot_f16_f32(const uint16_t* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF16F32)(a, b, n); }
+void dot_f16_f32_rows(const uint16_t* a, size_t stride, size_t n_rows, const float* b, size_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(DotF16F32Rows)(a, stride, n_rows, b, n, out);
+}
 const char* simd_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 
 }  // namespace webaccel::cpu

@@ -11,6 +11,7 @@
 
 #include "core/fp16.h"
 #include "cpu/kernels.h"
+#include "cpu/wasm_f16.h"
 #include "cpu/wasm_relaxed_ops.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -45,6 +46,52 @@ void AxpyF16(float a, const uint16_t* HWY_RESTRICT x, float* HWY_RESTRICT y, siz
     const auto xv = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(x + i)));
     hn::StoreU(hn::MulAdd(va, xv, hn::LoadU(df, y + i)), df, y + i);
   }, [&](size_t i) { y[i] += a * half_to_float(x[i]); });
+}
+
+// AxpyF16 for rows j = 0 .. n_rows - 1 of x in order; wasm: up to 32 floats of y stay in registers
+// across the rows (the same operations per element, so the same floats).
+void AxpyF16Rows(const float* HWY_RESTRICT w, const uint16_t* HWY_RESTRICT x, size_t stride, size_t n_rows,
+                 float* HWY_RESTRICT y, size_t n) {
+#if HWY_TARGET == HWY_WASM
+  bool scalable = true;  // cpu/wasm_f16.h: w carries the 2^112
+  for (size_t j = 0; j < n_rows; ++j) scalable = scalable && wasm_f16::scalable(w[j]);
+  if (scalable) {
+    namespace f16 = wasm_f16;
+    const size_t n4 = n & ~size_t{3};
+    size_t i = 0;
+    auto stretch = [&]<size_t kHalves>(std::integral_constant<size_t, kHalves>) {  // 8 or 32 floats of y
+      constexpr size_t kVecs = kHalves / 4;
+      v128_t acc[kVecs];
+      for (size_t v = 0; v < kVecs; ++v) acc[v] = wasm_v128_load(y + i + 4 * v);
+      for (size_t j = 0; j < n_rows; ++j) {
+        const v128_t p = wasm_f32x4_splat(w[j] * f16::kUp);
+        const uint16_t* xr = x + j * stride + i;
+        for (size_t v = 0; v < kVecs; v += 2) {
+          const v128_t h = wasm_v128_load(xr + 4 * v);
+          acc[v] = wasm_f32x4_add(wasm_f32x4_mul(p, f16::low_scaled(h)), acc[v]);
+          acc[v + 1] = wasm_f32x4_add(wasm_f32x4_mul(p, f16::high_scaled(h)), acc[v + 1]);
+        }
+      }
+      for (size_t v = 0; v < kVecs; ++v) wasm_v128_store(y + i + 4 * v, acc[v]);
+      i += kHalves;
+    };
+    while (i + 32 <= n4) stretch(std::integral_constant<size_t, 32>{});
+    while (i + 8 <= n4) stretch(std::integral_constant<size_t, 8>{});
+    if (i < n4) {  // four floats
+      v128_t acc = wasm_v128_load(y + i);
+      for (size_t j = 0; j < n_rows; ++j) {
+        const v128_t p = wasm_f32x4_splat(w[j] * f16::kUp);
+        acc = wasm_f32x4_add(wasm_f32x4_mul(p, f16::low_scaled(wasm_v128_load64_zero(x + j * stride + i))), acc);
+      }
+      wasm_v128_store(y + i, acc);
+    }
+    for (size_t j = 0; j < n_rows; ++j) {
+      for (size_t t = n4; t < n; ++t) y[t] += w[j] * half_to_float(x[j * stride + t]);
+    }
+    return;
+  }
+#endif
+  for (size_t j = 0; j < n_rows; ++j) AxpyF16(w[j], x + j * stride, y, n);
 }
 
 void Scale(float* y, float a, size_t n) {
@@ -322,6 +369,7 @@ HWY_AFTER_NAMESPACE();
 namespace webaccel::cpu {
 
 HWY_EXPORT(AxpyF16);
+HWY_EXPORT(AxpyF16Rows);
 HWY_EXPORT(Scale);
 HWY_EXPORT(AddInplace);
 HWY_EXPORT(RmsNorm);
@@ -335,6 +383,9 @@ HWY_EXPORT(F32ToF16);
 HWY_EXPORT(F16RoundInplace);
 
 void axpy_f16(float a, const uint16_t* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AxpyF16)(a, x, y, n); }
+void axpy_f16_rows(const float* w, const uint16_t* x, size_t stride, size_t n_rows, float* y, size_t n) {
+  HWY_DYNAMIC_DISPATCH(AxpyF16Rows)(w, x, stride, n_rows, y, n);
+}
 void scale(float* y, float a, size_t n) { HWY_DYNAMIC_DISPATCH(Scale)(y, a, n); }
 void add_inplace(float* y, const float* a, size_t n) { HWY_DYNAMIC_DISPATCH(AddInplace)(y, a, n); }
 void rms_norm(const float* x, const float* w, float eps, float* out, size_t n) {

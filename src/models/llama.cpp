@@ -13,8 +13,6 @@ namespace webaccel {
 
 namespace {
 
-constexpr size_t kAttentionTile = 64;  // keys per online-softmax step: scores of one tile stay in registers/L1
-
 std::string shape_string(const std::vector<uint64_t>& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -227,44 +225,31 @@ void LlamaSession::attend(size_t il, size_t n_tokens) {
 
   pool_.parallel_for(n_tokens * hp.n_head, 1, [&](size_t begin, size_t end) {
     std::vector<float> q(hd), acc(hd);
-    float scores[kAttentionTile];
+    thread_local std::vector<float> scores;  // (n_keys): scores, then exp(score - max), then probabilities
     for (size_t task = begin; task < end; ++task) {
       const size_t t = task / hp.n_head, h = task % hp.n_head, kvh = h / group;
       const size_t n_keys = n_past_ + t + 1;  // causal: keys up to and including this position
+      if (scores.size() < n_keys) scores.resize(n_keys);
       // The query meets f16 keys in f16, as llama.cpp's f16 KV cache does.
       std::copy_n(qkv_.data() + t * qkv_stride + h * hd, hd, q.data());
       cpu::f16_round_inplace(q.data(), hd);
       std::fill(acc.begin(), acc.end(), 0.0f);
-      // Two passes over key tiles, no score row kept: the first finds the softmax max and sum,
-      // the second adds V weighted by probabilities rounded to f16, as llama.cpp's f16 KV path
-      // rounds them (bit-level agreement keeps greedy decoding on the same tokens).
+      // Softmax with a double sum, then V weighted by probabilities rounded to f16, as llama.cpp's
+      // f16 KV path rounds them (bit-level agreement keeps greedy decoding on the same tokens).
+      cpu::dot_f16_f32_rows(k_layer + kvh * hd, kv_dim, n_keys, q.data(), hd, scores.data());
       float row_max = -std::numeric_limits<float>::infinity();
-      double denom = 0.0;
-      for (int pass = 0; pass < 2; ++pass) {
-        const float inv = pass == 1 ? static_cast<float>(1.0 / denom) : 0.0f;
-        for (size_t j0 = 0; j0 < n_keys; j0 += kAttentionTile) {
-          const size_t nj = std::min(kAttentionTile, n_keys - j0);
-          for (size_t j = 0; j < nj; ++j) {
-            scores[j] = cpu::dot_f16_f32(k_layer + (j0 + j) * kv_dim + kvh * hd, q.data(), hd) * scale;
-          }
-          if (pass == 0) {
-            for (size_t j = 0; j < nj; ++j) row_max = std::max(row_max, scores[j]);
-            continue;
-          }
-          for (size_t j = 0; j < nj; ++j) {
-            const float p = half_to_float(float_to_half(std::exp(scores[j] - row_max) * inv));
-            cpu::axpy_f16(p, v_layer + (j0 + j) * kv_dim + kvh * hd, acc.data(), hd);
-          }
-        }
-        if (pass == 0) {
-          for (size_t j0 = 0; j0 < n_keys; j0 += kAttentionTile) {
-            const size_t nj = std::min(kAttentionTile, n_keys - j0);
-            for (size_t j = 0; j < nj; ++j) {
-              denom += std::exp(cpu::dot_f16_f32(k_layer + (j0 + j) * kv_dim + kvh * hd, q.data(), hd) * scale - row_max);
-            }
-          }
-        }
+      for (size_t j = 0; j < n_keys; ++j) {
+        scores[j] *= scale;
+        row_max = std::max(row_max, scores[j]);
       }
+      double denom = 0.0;
+      for (size_t j = 0; j < n_keys; ++j) {
+        scores[j] = std::exp(scores[j] - row_max);
+        denom += scores[j];
+      }
+      const float inv = static_cast<float>(1.0 / denom);
+      for (size_t j = 0; j < n_keys; ++j) scores[j] = half_to_float(float_to_half(scores[j] * inv));
+      cpu::axpy_f16_rows(scores.data(), v_layer + kvh * hd, kv_dim, n_keys, acc.data(), hd);
       float* out = attn_out_.data() + t * hp.n_head * hd + h * hd;
       std::copy(acc.begin(), acc.end(), out);
     }

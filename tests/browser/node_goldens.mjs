@@ -1,6 +1,7 @@
 // The native goldens through the wasm build in Node, single-threaded and threaded variants:
 //   node --no-experimental-fetch tests/browser/node_goldens.mjs [--threads 1,2]
-// Env: WEBACCEL_BIN (native CLI, default build/release/webaccel), WEBACCEL_MODELS_DIR.
+// Env: WEBACCEL_BIN (native CLI, default build/release/webaccel), WEBACCEL_MODELS_DIR, WEBACCEL_DIST (the
+// wasm build of a build directory of one's own, e.g. build/DIR/dist, instead of web/dist).
 import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,7 @@ import { nativeReference, goldenLogits } from './native_reference.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODELS = process.env.WEBACCEL_MODELS_DIR ?? join(ROOT, 'models');
 const BIN = process.env.WEBACCEL_BIN ?? join(ROOT, 'build', 'release', 'webaccel');
+const distDir = process.env.WEBACCEL_DIST ? join(ROOT, process.env.WEBACCEL_DIST) : undefined;
 const GOLDEN_DIR = join(ROOT, 'tests', 'golden');
 const arg = process.argv.indexOf('--threads');
 const threadList = (arg > 0 ? process.argv[arg + 1] : '1,2').split(',').map(Number);
@@ -23,7 +25,7 @@ const llamaLogits = goldenLogits(GOLDEN_DIR, golden);
 
 let failures = 0;
 for (const threads of threadList) {
-  const llm = await loadNode(gguf, { threads, nCtx: 512 });
+  const llm = await loadNode(gguf, { threads, nCtx: 512, distDir });
   const info = llm.info();
   const s = await checkSmollm2((p, o) => llm.generate(p, o), golden, native, llamaLogits);
   llm.dispose();
@@ -36,7 +38,7 @@ for (const threads of threadList) {
   }
   failures += s.failures;
 
-  const enc = await loadNode(join(MODELS, 'minilm'), { threads });
+  const enc = await loadNode(join(MODELS, 'minilm'), { threads, distDir });
   const m = await checkMinilm((texts) => enc.embed(texts), minilmGolden);
   enc.dispose();
   console.log(`MiniLM, ${threads} thread(s): worst cosine vs ${minilmGolden.reference} ${m.worst.toFixed(6)} (need >= 0.9999), ` +

@@ -174,6 +174,49 @@ TEST(VectorKernels, MatchReferenceOnOddSizes) {
   }
 }
 
+// Random halves with the special ones mixed in: signed zeros, subnormals, the largest, infinities, NaN.
+std::vector<uint16_t> random_halves_with_specials(size_t n, uint32_t seed) {
+  const auto f = random_floats(n, seed, 3.0f);
+  std::vector<uint16_t> h(n);
+  const uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x0200, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00};
+  std::mt19937 rng(seed);
+  for (size_t i = 0; i < n; ++i) h[i] = rng() % 7 == 0 ? specials[rng() % std::size(specials)] : float_to_half(f[i]);
+  return h;
+}
+
+bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// The batched attention kernels give exactly the floats of one dot_f16_f32 / axpy_f16 per row.
+TEST(VectorKernels, F16RowsEqualOneRowAtATime) {
+  for (size_t n : {1u, 3u, 4u, 7u, 8u, 12u, 33u, 64u, 65u, 100u}) {
+    for (size_t rows : {1u, 2u, 3u, 4u, 5u, 9u, 17u}) {
+      for (float magnitude : {1.0f, 1e5f}) {  // 1e5: past 2^16, where the wasm kernels fall back
+        const size_t stride = n + 3;
+        const auto a = random_halves_with_specials(rows * stride, static_cast<uint32_t>(7 * n + rows));
+        auto b = random_floats(n, static_cast<uint32_t>(n + 11 * rows), magnitude);
+        b[0] = 1e-40f;  // a subnormal float
+        std::vector<float> out(rows + 1, -1.0f);
+        dot_f16_f32_rows(a.data(), stride, rows, b.data(), n, out.data());
+        for (size_t j = 0; j < rows; ++j) {
+          const float want = dot_f16_f32(a.data() + j * stride, b.data(), n);
+          EXPECT_TRUE(same_bits(out[j], want)) << "dot n=" << n << " row " << j << ": " << out[j] << " vs " << want;
+        }
+        EXPECT_EQ(out[rows], -1.0f) << "wrote past the rows";
+
+        auto w = random_floats(rows, static_cast<uint32_t>(n * 3 + rows), magnitude);
+        for (size_t j = 0; j < rows; ++j) w[j] = half_to_float(float_to_half(std::fabs(w[j]) / magnitude));
+        if (magnitude > 1.0f) w[rows / 2] = 70000.0f;
+        auto y = random_floats(n, static_cast<uint32_t>(n + rows)), y_ref = y;
+        axpy_f16_rows(w.data(), a.data(), stride, rows, y.data(), n);
+        for (size_t j = 0; j < rows; ++j) axpy_f16(w[j], a.data() + j * stride, y_ref.data(), n);
+        for (size_t i = 0; i < n; ++i) {
+          EXPECT_TRUE(same_bits(y[i], y_ref[i])) << "axpy n=" << n << " rows " << rows << " at " << i << ": " << y[i] << " vs " << y_ref[i];
+        }
+      }
+    }
+  }
+}
+
 TEST(Fp16, RoundTripsEveryHalfExactly) {
   for (uint32_t h = 0; h < 0x10000; ++h) {
     const float f = half_to_float(static_cast<uint16_t>(h));
