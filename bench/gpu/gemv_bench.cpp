@@ -86,22 +86,36 @@ Timing time_dispatches(Device& device, int n, F record) {
   return {median(gpu), median(wall), median(rec)};
 }
 
-double copy_gb_s(Device& device, uint64_t& bytes_out) {
+// GB/s (read + written) of copy.wgsl moving `half` bytes from one of `sources` buffers (cycled, so
+// repeated reads miss the L2 as the GEMV rows' cycled copies do) into one dst: each dispatch
+// writes what the one before wrote, so the chain waits on every dispatch as a GEMV chain does.
+double copy_chain_gb_s(Device& device, uint64_t half, size_t sources) {
   struct CopyParams {
     uint32_t n_vec4, stride, pad0 = 0, pad1 = 0;
   };
-  uint64_t bytes = 1ull << 30;  // 1 GiB, or the largest power of two one binding takes (software adapters)
-  while (bytes > device.info().max_storage_buffer_binding_size) bytes /= 2;
-  const Buffer src = device.create_buffer(bytes, "copy src"), dst = device.create_buffer(bytes, "copy dst");
-  const uint32_t wg = 256, groups = static_cast<uint32_t>(std::min<uint64_t>(65535, bytes / 16 / wg));
+  half = half / 16 * 16;
+  std::vector<Buffer> src;
+  for (size_t i = 0; i < sources; i++) src.push_back(device.create_buffer(half, "copy src"));
+  const Buffer dst = device.create_buffer(half, "copy dst");
+  const uint32_t wg = 256, groups = static_cast<uint32_t>(std::clamp<uint64_t>(half / 16 / wg, 1, 65535));
   const Pipeline p = device.pipeline(PipelineDesc{"copy:wg=256", std::string(kernel_source("copy")), "main", {{"wg", wg}}});
-  const CopyParams params{static_cast<uint32_t>(bytes / 16), wg * groups};
-  const BufferView views[] = {BufferView{src}, BufferView{dst}};
-  const double s = time_dispatches(device, 4, [&](int) { device.dispatch(p, as_params(params), views, groups); }).seconds;
-  device.release(src);
+  const CopyParams params{static_cast<uint32_t>(half / 16), wg * groups};
+  const int n = std::clamp(static_cast<int>(kRunSeconds / (2.0 * half / 3e12)), static_cast<int>(sources), kMaxDispatches);
+  const double s = time_dispatches(device, n, [&](int i) {
+    const BufferView views[] = {BufferView{src[i % sources]}, BufferView{dst}};
+    device.dispatch(p, as_params(params), views, groups);
+  }).seconds;
+  for (const Buffer& b : src) device.release(b);
   device.release(dst);
+  return 2.0 * half / s / 1e9;
+}
+
+// The yardstick: 1 GiB copied (or the largest power of two one binding takes, software adapters).
+double copy_gb_s(Device& device, uint64_t& bytes_out) {
+  uint64_t bytes = 1ull << 30;
+  while (bytes > device.info().max_storage_buffer_binding_size) bytes /= 2;
   bytes_out = bytes;
-  return 2.0 * bytes / s / 1e9;
+  return copy_chain_gb_s(device, bytes, 1);
 }
 
 struct Result {
@@ -122,7 +136,9 @@ std::string kernel_name(GgmlType type, uint32_t rows, uint32_t cols, const Devic
   return buf;
 }
 
-Result gemv(Device& device, Kernels& kernels, GgmlType type, uint32_t rows, uint32_t cols) {
+// `outputs` > 1: each dispatch writes one of that many y buffers in turn, so consecutive dispatches
+// do not depend on each other (how much of a dependent dispatch's fixed cost is the wait).
+Result gemv(Device& device, Kernels& kernels, GgmlType type, uint32_t rows, uint32_t cols, size_t outputs = 1) {
   const auto traits = ggml_type_traits(static_cast<uint32_t>(type));
   const size_t row_bytes = cols / traits->block_elems * traits->block_bytes;
   std::vector<uint8_t> data(size_t{rows} * row_bytes);
@@ -147,21 +163,22 @@ Result gemv(Device& device, Kernels& kernels, GgmlType type, uint32_t rows, uint
   }
   std::vector<float> xv(cols, 0.5f);
   const Buffer x = kernels.upload_f32(xv.data(), cols, "x");
-  const Buffer y = device.create_buffer(rows * 4ull, "y");
+  std::vector<Buffer> ys;
+  for (size_t i = 0; i < outputs; i++) ys.push_back(device.create_buffer(rows * 4ull, "y"));
   const int n = std::clamp(static_cast<int>(kRunSeconds / (w0.weight_bytes / 3e12)), static_cast<int>(copies.size()),
                            std::max(kMaxDispatches, static_cast<int>(copies.size())));
   Result r;
   r.bytes = w0.weight_bytes;
   r.kernel = kernel_name(type, rows, cols, device.info());
   r.time = time_dispatches(device, n, [&](int i) {
-    kernels.matmul(copies[i % copies.size()], BufferView{x}, BufferView{y}, 1);
+    kernels.matmul(copies[i % copies.size()], BufferView{x}, BufferView{ys[i % ys.size()]}, 1);
   });
   for (auto& c : copies) {
     device.release(c.codes);
     if (c.scales) device.release(c.scales);
   }
   device.release(x);
-  device.release(y);
+  for (const Buffer& y : ys) device.release(y);
   return r;
 }
 
@@ -286,8 +303,10 @@ int main(int argc, char** argv) {
     {  // the fixed cost of one dependent dispatch: a chain of tiny GEMVs
       const Result tiny = gemv(*device, kernels, GgmlType::kWQ4_G32, 64, 256);
       std::printf("# one dependent dispatch (WQ4_G32 64x256 GEMV chain): %.1f us GPU, %.1f us pipelined, %.1f us CPU "
-                  "to record\n\n", tiny.time.seconds * 1e6, tiny.time.pipelined_seconds * 1e6,
+                  "to record\n", tiny.time.seconds * 1e6, tiny.time.pipelined_seconds * 1e6,
                   tiny.time.record_seconds * 1e6);
+      const Result apart = gemv(*device, kernels, GgmlType::kWQ4_G32, 64, 256, 16);
+      std::printf("# one independent dispatch (the same chain writing 16 y in turn): %.1f us GPU\n\n", apart.time.seconds * 1e6);
     }
     if (!chains.empty()) {
       std::printf("| format | distinct layers x MB, filled by (s) | chain of 32 layers us | us per product | GB/s | of copy | "
@@ -306,8 +325,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (!tune) {
-      std::printf("| format | rows x cols | weight + scale MB | kernel | GPU us | GB/s | of copy | pipelined us | CPU us to record |\n");
-      std::printf("|---|---|---:|---|---:|---:|---:|---:|---:|\n");
+      std::printf("| format | rows x cols | weight + scale MB | kernel | GPU us | GB/s | of copy | same-bytes copy chain GB/s "
+                  "| of that | pipelined us | CPU us to record |\n");
+      std::printf("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     }
     for (const auto& fname : split(formats, ',')) {
       const auto type = type_named(fname);
@@ -344,9 +364,13 @@ int main(int argc, char** argv) {
         }
         const Result r = gemv(*device, kernels, *type, rows, cols);
         const double gbs = r.bytes / r.time.seconds / 1e9;
-        std::printf("| %s | %ux%u | %.1f | %s | %.1f | %.0f | %.0f%% | %.1f | %.1f |\n", fname.c_str(), rows, cols,
-                    r.bytes / 1e6, r.kernel.c_str(), r.time.seconds * 1e6, gbs, 100 * gbs / copy,
-                    r.time.pipelined_seconds * 1e6, r.time.record_seconds * 1e6);
+        // The same traffic per dispatch as a copy (half read, half written), chained like the GEMVs:
+        // what the fixed cost of a dependent dispatch leaves of the bandwidth at this size.
+        const uint64_t half = r.bytes / 2;
+        const double same = copy_chain_gb_s(*device, half, std::clamp<size_t>((kL2DefeatBytes + half - 1) / half, 2, kMaxCopies));
+        std::printf("| %s | %ux%u | %.1f | %s | %.1f | %.0f | %.0f%% | %.0f | %.0f%% | %.1f | %.1f |\n", fname.c_str(), rows,
+                    cols, r.bytes / 1e6, r.kernel.c_str(), r.time.seconds * 1e6, gbs, 100 * gbs / copy, same,
+                    100 * gbs / same, r.time.pipelined_seconds * 1e6, r.time.record_seconds * 1e6);
         std::fflush(stdout);
       }
     }

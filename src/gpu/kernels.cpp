@@ -15,7 +15,7 @@ namespace {
 constexpr uint32_t kElementwiseWg = 256;   // threads per workgroup of the one-thread-per-element ops
 constexpr uint32_t kRowWg = 256;           // threads per row of norm / softmax / l2 normalize
 constexpr uint32_t kPromptAttentionWgs[] = {64, 128};        // attention.wgsl's tiles (keys per tile)
-constexpr uint32_t kDecodeAttentionWgs[] = {64, 128, 256};   // attention_decode.wgsl's (attention_split.h)
+constexpr uint32_t kDecodeAttentionWg = 256;  // attention_decode.wgsl's threads: lanes x key groups
 constexpr uint32_t kAttentionMaxHeadDim = 256;
 constexpr uint32_t kMaxGroupsX = 65535;    // WebGPU's guaranteed maxComputeWorkgroupsPerDimension
 
@@ -256,12 +256,9 @@ void Kernels::attention_one_token(BufferView row, BufferView k_cache, BufferView
                                   uint32_t n_head, uint32_t n_head_kv, uint32_t head_dim, uint32_t n_keys, float scale,
                                   const OwnKeyRope* rope) {
   if (n_keys == 0) fail(ErrorKind::kInternal, "gpu attention: no keys to attend to");
-  auto pipeline = [&](uint32_t wg) {
-    return get("attention_decode", {{"head_dim", head_dim}, {"wg", wg}, {"new_kv", rope ? 1 : 0}},
-               {"lib_rope", "lib_attention"});
-  };
-  if (collecting_) {  // the context, and so the tile, grows during generation
-    for (uint32_t size : kDecodeAttentionWgs) pipeline(size);
+  const Pipeline decode = get("attention_decode", {{"head_dim", head_dim}, {"wg", kDecodeAttentionWg}, {"new_kv", rope ? 1 : 0}},
+                              {"lib_rope", "lib_attention"});
+  if (collecting_) {  // the context grows during generation: its split may come
     get("attention_combine", {});
     return;
   }
@@ -276,7 +273,7 @@ void Kernels::attention_one_token(BufferView row, BufferView k_cache, BufferView
                                      split.splits, rope ? rope->n_rot : 0,
                                      rope ? rope_theta_scale(rope->theta, rope->n_rot) : 0.0f, scale};
   const BufferView bind[] = {row, k_cache, v_cache, out, partials};
-  run(pipeline(split.tile), as_params(params), bind, n_head, split.splits);
+  run(decode, as_params(params), bind, n_head, split.splits);
   if (split.splits == 1) return;
   const AttentionCombineParams combine{n_head, split.splits, head_dim};
   const BufferView combine_bind[] = {partials, out};

@@ -23,13 +23,10 @@ using testing_inputs::random_floats;
 TEST(AttentionSplitPlan, SplitsLongContextsOnly) {
   const uint32_t max = Kernels::kAttentionMaxSplits, min = Kernels::kAttentionMinSplitKeys;
   EXPECT_EQ(plan_attention_split(40, max, min).splits, 1u);
-  EXPECT_EQ(plan_attention_split(40, max, min).tile, 64u);
   EXPECT_EQ(plan_attention_split(255, max, min).splits, 1u);
-  EXPECT_EQ(plan_attention_split(255, max, min).tile, 128u);
   EXPECT_EQ(plan_attention_split(256, max, min).splits, 2u);
   EXPECT_EQ(plan_attention_split(2048, max, min).splits, max);
   EXPECT_EQ(plan_attention_split(2048, max, min).split_keys, 128u);
-  EXPECT_EQ(plan_attention_split(100000, max, min).tile, 256u);
   EXPECT_EQ(plan_attention_split(5000, 0, min).splits, 1u);  // splitting off
   EXPECT_EQ(plan_attention_split(5000, 1, min).splits, 1u);
   EXPECT_EQ(plan_attention_split(0, max, min).splits, 1u);  // only the token's own key

@@ -1,13 +1,12 @@
-// Flash-style attention over tiles of cached keys, shared by attention.wgsl (prompt rows, one
-// workgroup per (token, head)) and attention_decode.wgsl (one token, its keys split over several
-// workgroups per head); composed in front of them. They declare the `head_dim` and `wg` overrides
-// and the k_cache / v_cache bindings (array<vec4<f32>>, rows of n_head_kv heads).
+// Flash-style attention over tiles of cached keys for attention.wgsl (prompt rows, one workgroup
+// per (token, head)); attention_decode.wgsl (one token) shares its Running softmax, q_s and p_s
+// but has its own tile loop. Composed in front of them. They declare the `head_dim` and `wg`
+// overrides and the k_cache / v_cache bindings (array<vec4<f32>>, rows of n_head_kv heads).
 // Keys come in tiles of `wg`: each thread scores one key, every thread folds the tile into the
 // running max / sum (online softmax), then the workgroup, arranged as head_dim / 4 lanes (one vec4
 // column of V each) times key groups, accumulates p v; the groups' partial sums are added once at
-// the end (sum_groups). No score matrix is stored. Decode is latency-bound (few workgroups):
-// head_dim and wg are pipeline constants so inner loops have constant trip counts, and each step
-// issues several independent vec4 loads. The last tile is padded: keys past the end read the last
+// the end (sum_groups). No score matrix is stored. head_dim and wg are pipeline constants so inner
+// loops have constant trip counts, and each step issues several independent vec4 loads. The last tile is padded: keys past the end read the last
 // valid row, weighted 0.
 
 const max_tile: u32 = 256u;
