@@ -53,8 +53,10 @@ void matmul_rows(const WeightMatrix& w, const QuantizedActivations& x, size_t n_
     }
     return;
   }
-  for (size_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
-    const size_t nr = std::min(kRowTile, r_end - r0);
+  // One token reuses nothing across a tile: every row in one call (the kernels' per-call set-up once).
+  const size_t row_tile = n_tokens == 1 ? r_end - r_begin : kRowTile;
+  for (size_t r0 = r_begin; r0 < r_end; r0 += row_tile) {
+    const size_t nr = std::min(row_tile, r_end - r0);
     dot_rows_tokens(w.type, w.row(r0), w.row_bytes, nr, static_cast<const uint8_t*>(x.row(0)), x.row_bytes(), n_tokens,
                     w.cols, out + r0, out_stride);
   }

@@ -1,12 +1,15 @@
 // Block-quantized dot products for the wasm relaxed-SIMD build. Not in Highway: 1.0.3 has no int8
 // dot product op and no relaxed-SIMD target, so this file uses wasm intrinsics directly.
-// Weight codes go in as the 7-bit operand of i32x4.relaxed_dot_i8x16_i7x16_add_s (Q4 nibbles and
-// WQ 2/3/4-bit codes fit; Q8_0 and WQ8 bytes are split into their low 7 bits and their top bit),
-// int8 activations as the other, so every integer block sum is exact and the same on every engine.
+// Codes below 128 (Q4 nibbles, WQ 2/3/4-bit codes) go in as the 7-bit operand of the relaxed
+// int8 dot products, int8 activations as the other; whole-byte codes (Q8_0, WQ8) meet activations
+// widened to int16 (i32x4.dot_i16x8_s). Either way every integer block sum is exact and the same
+// on every engine, and so is every float: each (token, row) accumulator takes the same operations
+// in the same order whatever tiling computes it.
 #include "cpu/wasm_relaxed_kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
 #include <cstring>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -17,14 +20,18 @@ namespace {
 
 constexpr size_t kTokenTile = 4;  // tokens sharing one unpacked weight block
 constexpr size_t kGroup = 4;      // blocks per step: their scales fill one f32x4
+constexpr size_t kRowsOneToken = 4;  // rows per pass for a single token (TokenTile)
 
-// Four fp16 values (low 16 bits of each i32 lane) to f32, exact for every finite half (block
-// scales are finite): the half's bits shifted into float position, rescaled by 2^(127-15).
-inline v128_t HalvesToFloats(v128_t h) {
-  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
-  const v128_t magnitude = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-  return wasm_v128_or(wasm_f32x4_mul(magnitude, wasm_f32x4_splat(0x1p112f)), sign);
+// Four fp16 values (low or high 16 bits of each i32 lane) to f32, exact for every finite half
+// (block scales are finite): sign and magnitude bits shifted arithmetically into float position
+// (the mask drops the copies of the sign), then rescaled by 2^(127-15); a negative half's sign
+// rides through the multiplication. Three or four operations where masking sign and magnitude
+// apart takes seven.
+inline v128_t HighHalvesToFloats(v128_t h) {
+  const v128_t bits = wasm_v128_and(wasm_i32x4_shr(h, 3), wasm_i32x4_splat(static_cast<int32_t>(0x8FFFE000u)));
+  return wasm_f32x4_mul(bits, wasm_f32x4_splat(0x1p112f));
 }
+inline v128_t HalvesToFloats(v128_t h) { return HighHalvesToFloats(wasm_i32x4_shl(h, 16)); }
 
 inline uint32_t Load32(const uint8_t* p) {
   uint32_t v;
@@ -53,13 +60,9 @@ inline float HorizontalSum(v128_t v) {
 // Per-format pieces. Block layouts are those of format/ggml_types.h and cpu/wq_reference.h:
 // Head(row, b) is where the fp16 scale (and, for Q4_1 and WQ, the fp16 min above it) of 32-weight
 // block b lives, Dot its integer sums with one token's 32 activations.
-// Codes 0..15 of a block in lo and 16..31 in hi, each below 128, against activations a0 and a1.
-inline v128_t DotCodes(v128_t lo, v128_t hi, v128_t a0, v128_t a1) {
-  return dot_i8_i7_add(a1, hi, dot_i8_i7_add(a0, lo, wasm_i32x4_splat(0)));
-}
-
-// The same for codes below 16: each 16-bit lane of the two halves' sums holds 4 products of at
-// most 128 * 15, so they are added before one widening (one pmaddwd where DotCodes needs two).
+// Codes below 16 of a block (0..15 in lo, 16..31 in hi) against activations a0 and a1: each 16-bit
+// lane of the two halves' sums holds 4 products of at most 128 * 15, so they are added before one
+// widening (one pmaddwd where a relaxed i32 dot per half would need two).
 inline v128_t DotSmallCodes(v128_t lo, v128_t hi, v128_t a0, v128_t a1) {
   return wasm_i32x4_extadd_pairwise_i16x8(wasm_i16x8_add(dot_i8_i7_i16(a0, lo), dot_i8_i7_i16(a1, hi)));
 }
@@ -67,17 +70,32 @@ inline v128_t DotSmallCodes(v128_t lo, v128_t hi, v128_t a0, v128_t a1) {
 // 16 bytes of nibble codes (0..15): low nibbles pair with a0 (elements 0..15), high with a1.
 inline v128_t DotNibbles(const uint8_t* codes, v128_t a0, v128_t a1) {
   const v128_t q = wasm_v128_load(codes);
-  return DotSmallCodes(wasm_v128_and(q, wasm_i8x16_splat(0x0f)), wasm_u8x16_shr(q, 4), a0, a1);
+  const v128_t low4 = wasm_i8x16_splat(0x0f);  // 16-bit shift + mask: V8 builds a mask of its own for an 8-bit shift
+  return DotSmallCodes(wasm_v128_and(q, low4), wasm_v128_and(wasm_u16x8_shr(q, 4), low4), a0, a1);
 }
 
-// 32 byte codes (a0's 16, then a1's): their low 7 bits, and their top bit (worth -128 when the
-// bytes are signed, +128 when unsigned), as two exact 7-bit dot products.
+// One block's 32 int8 activations as they are stored (elements 0..15 and 16..31).
+struct ActBytes {
+  v128_t a0, a1;
+};
+// The same widened to int16, each half split into its even and odd elements (computed once per
+// call): what byte codes meet, through i32x4.dot_i16x8_s.
+struct ActWide {
+  v128_t even0, odd0, even1, odd1;
+};
+
+// 32 byte codes (a's 16 elements of each half): the even and odd bytes of each half widened to
+// int16 by shifts (sign- or zero-extended) and multiplied in pairs with the matching activations,
+// so lane l sums elements 4l..4l+3 of both halves, as the other formats' relaxed dots do. Exact for
+// every byte (-128 and 255 included) where splitting bytes into 7-bit pieces takes four relaxed dots.
 template <bool kSigned>
-inline v128_t DotBytes(const uint8_t* codes, v128_t a0, v128_t a1) {
-  const v128_t w0 = wasm_v128_load(codes), w1 = wasm_v128_load(codes + 16), low7 = wasm_i8x16_splat(0x7f);
-  const v128_t low = DotCodes(wasm_v128_and(w0, low7), wasm_v128_and(w1, low7), a0, a1);
-  const v128_t top = wasm_i32x4_shl(DotSmallCodes(wasm_u8x16_shr(w0, 7), wasm_u8x16_shr(w1, 7), a0, a1), 7);
-  return kSigned ? wasm_i32x4_sub(low, top) : wasm_i32x4_add(low, top);
+inline v128_t DotBytes(const uint8_t* codes, const ActWide& a) {
+  auto even = [](v128_t w) { return kSigned ? wasm_i16x8_shr(wasm_i16x8_shl(w, 8), 8) : wasm_v128_and(w, wasm_i16x8_splat(0xff)); };
+  auto odd = [](v128_t w) { return kSigned ? wasm_i16x8_shr(w, 8) : wasm_u16x8_shr(w, 8); };
+  const v128_t w0 = wasm_v128_load(codes), w1 = wasm_v128_load(codes + 16);
+  const v128_t s0 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(even(w0), a.even0), wasm_i32x4_dot_i16x8(odd(w0), a.odd0));
+  const v128_t s1 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(even(w1), a.even1), wasm_i32x4_dot_i16x8(odd(w1), a.odd1));
+  return wasm_i32x4_add(s0, s1);
 }
 
 template <class Block>
@@ -85,22 +103,23 @@ struct FixedBlocks {  // GGML blocks: one head per 32 weights, blocks back to ba
   static const uint8_t* Head(const uint8_t* row, size_t b) { return row + b * sizeof(Block); }
 };
 
+// kWide: the codes are whole bytes (Dot takes ActWide, else ActBytes).
 struct Q4_1Format : FixedBlocks<BlockQ4_1> {  // value = q*d + m, activations Q8_1 (d, s = d*sum(q), qs)
   static constexpr size_t kActBytes = sizeof(BlockQ8_1), kActCodesAt = 4;
-  static constexpr bool kHasMin = true, kHasOffset = false;
-  v128_t Dot(const uint8_t* row, size_t b, v128_t a0, v128_t a1) const { return DotNibbles(Head(row, b) + 4, a0, a1); }
+  static constexpr bool kHasMin = true, kHasOffset = false, kWide = false;
+  v128_t Dot(const uint8_t* row, size_t b, const ActBytes& a) const { return DotNibbles(Head(row, b) + 4, a.a0, a.a1); }
 };
 
 struct Q4_0Format : FixedBlocks<BlockQ4_0> {  // value = (q - 8)*d, activations Q8_0; 8*sum(a) taken off per lane
   static constexpr size_t kActBytes = sizeof(BlockQ8_0), kActCodesAt = 2;
-  static constexpr bool kHasMin = false, kHasOffset = true;
-  v128_t Dot(const uint8_t* row, size_t b, v128_t a0, v128_t a1) const { return DotNibbles(Head(row, b) + 2, a0, a1); }
+  static constexpr bool kHasMin = false, kHasOffset = true, kWide = false;
+  v128_t Dot(const uint8_t* row, size_t b, const ActBytes& a) const { return DotNibbles(Head(row, b) + 2, a.a0, a.a1); }
 };
 
 struct Q8_0Format : FixedBlocks<BlockQ8_0> {  // value = q*d, q signed
   static constexpr size_t kActBytes = sizeof(BlockQ8_0), kActCodesAt = 2;
-  static constexpr bool kHasMin = false, kHasOffset = false;
-  v128_t Dot(const uint8_t* row, size_t b, v128_t a0, v128_t a1) const { return DotBytes<true>(Head(row, b) + 2, a0, a1); }
+  static constexpr bool kHasMin = false, kHasOffset = false, kWide = true;
+  v128_t Dot(const uint8_t* row, size_t b, const ActWide& a) const { return DotBytes<true>(Head(row, b) + 2, a); }
 };
 
 // WQ (cpu/wq_reference.h): value = q*d + m per group of 32 << group_shift weights, [d][m][chunks];
@@ -108,36 +127,43 @@ struct Q8_0Format : FixedBlocks<BlockQ8_0> {  // value = q*d, q signed
 template <int kBits>
 struct WqFormat {
   static constexpr size_t kActBytes = sizeof(BlockQ8_1), kActCodesAt = 4, kChunkBytes = 4 * kBits;
-  static constexpr bool kHasMin = true, kHasOffset = false;
+  static constexpr bool kHasMin = true, kHasOffset = false, kWide = kBits == 8;
+  using Act = std::conditional_t<kWide, ActWide, ActBytes>;
   size_t group_shift = 0, group_bytes = 0;
 
   const uint8_t* Head(const uint8_t* row, size_t b) const { return row + (b >> group_shift) * group_bytes; }
-  v128_t Dot(const uint8_t* row, size_t b, v128_t a0, v128_t a1) const {
+  v128_t Dot(const uint8_t* row, size_t b, const Act& a) const {
     const uint8_t* codes = Head(row, b) + 4 + (b & ((size_t{1} << group_shift) - 1)) * kChunkBytes;
-    if constexpr (kBits == 4) return DotNibbles(codes, a0, a1);
-    if constexpr (kBits == 8) return DotBytes<false>(codes, a0, a1);
-    // 2-bit planes: byte j holds codes j, j+8, j+16, j+24 in bits 0-1, 2-3, 4-5, 6-7.
-    const v128_t x = wasm_v128_load64_splat(codes), three = wasm_i8x16_splat(3);
-    const v128_t p0 = wasm_v128_and(x, three), p1 = wasm_v128_and(wasm_u8x16_shr(x, 2), three);
-    const v128_t p2 = wasm_v128_and(wasm_u8x16_shr(x, 4), three), p3 = wasm_u8x16_shr(x, 6);
-    v128_t lo = wasm_i8x16_shuffle(p0, p1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    v128_t hi = wasm_i8x16_shuffle(p2, p3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    if constexpr (kBits == 3) {  // bit i of the next 32-bit word is bit 2 of code i
-      const v128_t word = wasm_i32x4_splat(static_cast<int32_t>(Load32(codes + 8)));
-      const v128_t bit = wasm_i64x2_splat(static_cast<int64_t>(0x8040201008040201ULL)), four = wasm_i8x16_splat(4);
-      auto high = [&](v128_t spread) { return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(spread, bit), bit), four); };
-      lo = wasm_v128_or(lo, high(wasm_i8x16_swizzle(word, wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1))));
-      hi = wasm_v128_or(hi, high(wasm_i8x16_swizzle(word, wasm_i8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3))));
+    if constexpr (kBits == 8) {
+      return DotBytes<false>(codes, a);
+    } else if constexpr (kBits == 4) {
+      return DotNibbles(codes, a.a0, a.a1);
+    } else {
+      // 2-bit planes: byte j holds codes j, j+8, j+16, j+24 in bits 0-1, 2-3, 4-5, 6-7.
+      const v128_t x = wasm_v128_load64_splat(codes), three = wasm_i8x16_splat(3);
+      const v128_t p0 = wasm_v128_and(x, three), p1 = wasm_v128_and(wasm_u8x16_shr(x, 2), three);
+      const v128_t p2 = wasm_v128_and(wasm_u8x16_shr(x, 4), three), p3 = wasm_u8x16_shr(x, 6);
+      v128_t lo = wasm_i8x16_shuffle(p0, p1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+      v128_t hi = wasm_i8x16_shuffle(p2, p3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+      if constexpr (kBits == 3) {  // bit i of the next 32-bit word is bit 2 of code i
+        const v128_t word = wasm_i32x4_splat(static_cast<int32_t>(Load32(codes + 8)));
+        const v128_t bit = wasm_i64x2_splat(static_cast<int64_t>(0x8040201008040201ULL)), four = wasm_i8x16_splat(4);
+        auto high = [&](v128_t spread) { return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(spread, bit), bit), four); };
+        lo = wasm_v128_or(lo, high(wasm_i8x16_swizzle(word, wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1))));
+        hi = wasm_v128_or(hi, high(wasm_i8x16_swizzle(word, wasm_i8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3))));
+      }
+      return DotSmallCodes(lo, hi, a.a0, a.a1);
     }
-    return DotSmallCodes(lo, hi, a0, a1);
   }
 };
 
 // What each token's activation row contributes, computed once per call for every row:
-// block scales d (and s for Q8_1) padded to whole groups, and Q4_0's 8*sum(a) per lane.
+// block scales d (and s for Q8_1) padded to whole groups, Q4_0's 8*sum(a) per lane, and for byte
+// codes the activations widened (ActWide).
 struct ActivationSide {
   std::vector<float> d, s;
   std::vector<v128_t> offset;
+  std::vector<ActWide> wide;
 };
 
 template <class F>
@@ -146,12 +172,13 @@ void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, Activatio
   side.d.resize(nt * padded);
   if constexpr (F::kHasMin) side.s.resize(nt * padded);
   if constexpr (F::kHasOffset) side.offset.resize(nt * nb);
+  if constexpr (F::kWide) side.wide.resize(nt * nb);
   for (size_t k = 0; k < nt; ++k) {
     for (size_t b0 = 0; b0 < nb; b0 += kGroup) {  // scales four blocks at a time, zeros past the last
       auto head = [&](size_t b) { return y[k] + b * F::kActBytes; };
       const v128_t packed = LoadHeads(head, b0, nb - b0 < kGroup ? nb - b0 : kGroup);
       wasm_v128_store(&side.d[k * padded + b0], HalvesToFloats(packed));
-      if constexpr (F::kHasMin) wasm_v128_store(&side.s[k * padded + b0], HalvesToFloats(wasm_u32x4_shr(packed, 16)));
+      if constexpr (F::kHasMin) wasm_v128_store(&side.s[k * padded + b0], HighHalvesToFloats(packed));
     }
     if constexpr (F::kHasOffset) {
       const v128_t eights = wasm_i8x16_splat(8);
@@ -161,47 +188,87 @@ void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, Activatio
             dot_i8_i7_add(wasm_v128_load(a + 16), eights, dot_i8_i7_add(wasm_v128_load(a), eights, wasm_i32x4_splat(0)));
       }
     }
+    if constexpr (F::kWide) {
+      for (size_t b = 0; b < nb; ++b) {
+        const uint8_t* a = y[k] + b * F::kActBytes + F::kActCodesAt;
+        const v128_t a0 = wasm_v128_load(a), a1 = wasm_v128_load(a + 16);
+        side.wide[k * nb + b] = {wasm_i16x8_shr(wasm_i16x8_shl(a0, 8), 8), wasm_i16x8_shr(a0, 8),
+                                 wasm_i16x8_shr(wasm_i16x8_shl(a1, 8), 8), wasm_i16x8_shr(a1, 8)};
+      }
+    }
   }
 }
 
-// NT tokens (a template argument so the token loops unroll) against n_rows weight rows.
+// NT tokens against RT weight rows (template arguments, so the loops unroll). Each (token, row)
+// accumulator sees the same operations in the same order whatever NT and RT are, so every tiling
+// gives the same floats; RT > 1 lets a single token's chains of multiply-adds interleave.
+template <class F, size_t NT, size_t RT>
+__attribute__((noinline)) void Tile(const F& f, const uint8_t* w, size_t row_step, const uint8_t* const* y,
+                                    const ActivationSide& side, size_t nb, float* out, size_t out_step, size_t out_stride) {
+  const size_t padded = (nb + kGroup - 1) / kGroup * kGroup;
+  v128_t acc[NT][RT];
+  for (size_t k = 0; k < NT; ++k) {
+    for (size_t r = 0; r < RT; ++r) acc[k][r] = wasm_f32x4_splat(0.0f);
+  }
+  for (size_t b0 = 0; b0 < nb; b0 += kGroup) {
+    const size_t g = nb - b0 < kGroup ? nb - b0 : kGroup;
+    v128_t scale[NT][RT];
+    for (size_t r = 0; r < RT; ++r) {
+      const uint8_t* row = w + r * row_step;
+      const v128_t packed = LoadHeads([&](size_t b) { return f.Head(row, b); }, b0, g);
+      const v128_t wd = HalvesToFloats(packed);
+      for (size_t k = 0; k < NT; ++k) {
+        scale[k][r] = wasm_f32x4_mul(wd, wasm_v128_load(&side.d[k * padded + b0]));
+        if constexpr (F::kHasMin) {
+          acc[k][r] = madd(HighHalvesToFloats(packed), wasm_v128_load(&side.s[k * padded + b0]), acc[k][r]);
+        }
+      }
+    }
+    // Block j of the group: its integer sums times lane j of each token's scales.
+    auto block = [&]<int J>(std::integral_constant<int, J>) {
+      if (static_cast<size_t>(J) >= g) return;
+      const size_t b = b0 + J;
+      for (size_t k = 0; k < NT; ++k) {
+        const auto a = [&] {
+          if constexpr (F::kWide) {
+            return side.wide[k * nb + b];
+          } else {
+            const uint8_t* codes = y[k] + b * F::kActBytes + F::kActCodesAt;
+            return ActBytes{wasm_v128_load(codes), wasm_v128_load(codes + 16)};
+          }
+        }();
+        for (size_t r = 0; r < RT; ++r) {
+          v128_t s = f.Dot(w + r * row_step, b, a);
+          if constexpr (F::kHasOffset) s = wasm_i32x4_sub(s, side.offset[k * nb + b]);
+          acc[k][r] = madd(wasm_f32x4_convert_i32x4(s), wasm_i32x4_shuffle(scale[k][r], scale[k][r], J, J, J, J), acc[k][r]);
+        }
+      }
+    };
+    [&]<int... J>(std::integer_sequence<int, J...>) { (block(std::integral_constant<int, J>{}), ...); }(
+        std::make_integer_sequence<int, kGroup>{});
+  }
+  for (size_t k = 0; k < NT; ++k) {
+    for (size_t r = 0; r < RT; ++r) out[k * out_stride + r * out_step] = HorizontalSum(acc[k][r]);
+  }
+}
+
+// NT tokens (a template argument so the token loops unroll) against n_rows weight rows. A single
+// token takes RT rows a pass, n_rows / RT rows apart, so that RT chains of multiply-adds are in
+// flight and the weights still stream as RT long sequential runs (rows next to each other, read
+// side by side, measured slower than one row at a time).
 template <class F, size_t NT>
 void TokenTile(const F& f, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* const* y, size_t nb,
                float* out, size_t out_stride) {
   thread_local ActivationSide side;
   PrepareActivations<F>(y, NT, nb, side);
-  const size_t padded = (nb + kGroup - 1) / kGroup * kGroup;
-  for (size_t r = 0; r < n_rows; ++r) {
-    const uint8_t* row = w + r * row_bytes;
-    v128_t acc[NT];
-    for (size_t k = 0; k < NT; ++k) acc[k] = wasm_f32x4_splat(0.0f);
-    for (size_t b0 = 0; b0 < nb; b0 += kGroup) {
-      const size_t g = nb - b0 < kGroup ? nb - b0 : kGroup;
-      const v128_t packed = LoadHeads([&](size_t b) { return f.Head(row, b); }, b0, g);
-      const v128_t wd = HalvesToFloats(packed);
-      v128_t scale[NT];
-      for (size_t k = 0; k < NT; ++k) {
-        scale[k] = wasm_f32x4_mul(wd, wasm_v128_load(&side.d[k * padded + b0]));
-        if constexpr (F::kHasMin) {
-          acc[k] = madd(HalvesToFloats(wasm_u32x4_shr(packed, 16)), wasm_v128_load(&side.s[k * padded + b0]), acc[k]);
-        }
-      }
-      // Block j of the group: its integer sums times lane j of each token's scales.
-      auto block = [&]<int J>(std::integral_constant<int, J>) {
-        if (static_cast<size_t>(J) >= g) return;
-        const size_t b = b0 + J;
-        for (size_t k = 0; k < NT; ++k) {
-          const uint8_t* a = y[k] + b * F::kActBytes + F::kActCodesAt;
-          v128_t s = f.Dot(row, b, wasm_v128_load(a), wasm_v128_load(a + 16));
-          if constexpr (F::kHasOffset) s = wasm_i32x4_sub(s, side.offset[k * nb + b]);
-          acc[k] = madd(wasm_f32x4_convert_i32x4(s), wasm_i32x4_shuffle(scale[k], scale[k], J, J, J, J), acc[k]);
-        }
-      };
-      [&]<int... J>(std::integer_sequence<int, J...>) { (block(std::integral_constant<int, J>{}), ...); }(
-          std::make_integer_sequence<int, kGroup>{});
-    }
-    for (size_t k = 0; k < NT; ++k) out[k * out_stride + r] = HorizontalSum(acc[k]);
+  size_t r = 0;
+  if constexpr (NT == 1) {
+    constexpr size_t RT = kRowsOneToken;
+    const size_t span = n_rows / RT;
+    for (; r < span; ++r) Tile<F, 1, RT>(f, w + r * row_bytes, span * row_bytes, y, side, nb, out + r, span, out_stride);
+    r = span * RT;
   }
+  for (; r < n_rows; ++r) Tile<F, NT, 1>(f, w + r * row_bytes, row_bytes, y, side, nb, out + r, 1, out_stride);
 }
 
 template <class F>
