@@ -84,14 +84,18 @@ struct ActWide {
   v128_t even0, odd0, even1, odd1;
 };
 
-// 32 byte codes (a's 16 elements of each half): the even and odd bytes of each half widened to
-// int16 by shifts (sign- or zero-extended) and multiplied in pairs with the matching activations,
-// so lane l sums elements 4l..4l+3 of both halves, as the other formats' relaxed dots do. Exact for
-// every byte (-128 and 255 included) where splitting bytes into 7-bit pieces takes four relaxed dots.
+// 32 byte codes (a's 16 elements of each half): the even and odd bytes of each half as int16 lanes,
+// multiplied in pairs with the matching activations, so lane l sums elements 4l..4l+3 of both
+// halves, as the other formats' relaxed dots do. Exact for every byte (-128 and 255 included) where
+// splitting bytes into 7-bit pieces takes four relaxed dots. Unsigned bytes are zero-extended;
+// signed ones are left at 256 times their value (shifted into the high byte, or masked there), one
+// operation a vector instead of two, and the caller takes the 256 out of the activation scale
+// (kDotScaled): 256 * sum is exact in int32 and in float, and d * 2^-8 of an fp16 scale is a
+// normal float, so every product with the block scale is the same real number as before.
 template <bool kSigned>
 inline v128_t DotBytes(const uint8_t* codes, const ActWide& a) {
-  auto even = [](v128_t w) { return kSigned ? wasm_i16x8_shr(wasm_i16x8_shl(w, 8), 8) : wasm_v128_and(w, wasm_i16x8_splat(0xff)); };
-  auto odd = [](v128_t w) { return kSigned ? wasm_i16x8_shr(w, 8) : wasm_u16x8_shr(w, 8); };
+  auto even = [](v128_t w) { return kSigned ? wasm_i16x8_shl(w, 8) : wasm_v128_and(w, wasm_i16x8_splat(0xff)); };
+  auto odd = [](v128_t w) { return kSigned ? wasm_v128_and(w, wasm_i16x8_splat(static_cast<int16_t>(0xff00))) : wasm_u16x8_shr(w, 8); };
   const v128_t w0 = wasm_v128_load(codes), w1 = wasm_v128_load(codes + 16);
   const v128_t s0 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(even(w0), a.even0), wasm_i32x4_dot_i16x8(odd(w0), a.odd0));
   const v128_t s1 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(even(w1), a.even1), wasm_i32x4_dot_i16x8(odd(w1), a.odd1));
@@ -103,22 +107,23 @@ struct FixedBlocks {  // GGML blocks: one head per 32 weights, blocks back to ba
   static const uint8_t* Head(const uint8_t* row, size_t b) { return row + b * sizeof(Block); }
 };
 
-// kWide: the codes are whole bytes (Dot takes ActWide, else ActBytes).
+// kWide: the codes are whole bytes (Dot takes ActWide, else ActBytes); kDotScaled: Dot returns 256
+// times the sums (the activation scales carry 2^-8).
 struct Q4_1Format : FixedBlocks<BlockQ4_1> {  // value = q*d + m, activations Q8_1 (d, s = d*sum(q), qs)
   static constexpr size_t kActBytes = sizeof(BlockQ8_1), kActCodesAt = 4;
-  static constexpr bool kHasMin = true, kHasOffset = false, kWide = false;
+  static constexpr bool kHasMin = true, kHasOffset = false, kWide = false, kDotScaled = false;
   v128_t Dot(const uint8_t* row, size_t b, const ActBytes& a) const { return DotNibbles(Head(row, b) + 4, a.a0, a.a1); }
 };
 
 struct Q4_0Format : FixedBlocks<BlockQ4_0> {  // value = (q - 8)*d, activations Q8_0; 8*sum(a) taken off per lane
   static constexpr size_t kActBytes = sizeof(BlockQ8_0), kActCodesAt = 2;
-  static constexpr bool kHasMin = false, kHasOffset = true, kWide = false;
+  static constexpr bool kHasMin = false, kHasOffset = true, kWide = false, kDotScaled = false;
   v128_t Dot(const uint8_t* row, size_t b, const ActBytes& a) const { return DotNibbles(Head(row, b) + 2, a.a0, a.a1); }
 };
 
 struct Q8_0Format : FixedBlocks<BlockQ8_0> {  // value = q*d, q signed
   static constexpr size_t kActBytes = sizeof(BlockQ8_0), kActCodesAt = 2;
-  static constexpr bool kHasMin = false, kHasOffset = false, kWide = true;
+  static constexpr bool kHasMin = false, kHasOffset = false, kWide = true, kDotScaled = true;
   v128_t Dot(const uint8_t* row, size_t b, const ActWide& a) const { return DotBytes<true>(Head(row, b) + 2, a); }
 };
 
@@ -127,7 +132,7 @@ struct Q8_0Format : FixedBlocks<BlockQ8_0> {  // value = q*d, q signed
 template <int kBits>
 struct WqFormat {
   static constexpr size_t kActBytes = sizeof(BlockQ8_1), kActCodesAt = 4, kChunkBytes = 4 * kBits;
-  static constexpr bool kHasMin = true, kHasOffset = false, kWide = kBits == 8;
+  static constexpr bool kHasMin = true, kHasOffset = false, kWide = kBits == 8, kDotScaled = false;
   using Act = std::conditional_t<kWide, ActWide, ActBytes>;
   size_t group_shift = 0, group_bytes = 0;
 
@@ -177,7 +182,8 @@ void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, Activatio
     for (size_t b0 = 0; b0 < nb; b0 += kGroup) {  // scales four blocks at a time, zeros past the last
       auto head = [&](size_t b) { return y[k] + b * F::kActBytes; };
       const v128_t packed = LoadHeads(head, b0, nb - b0 < kGroup ? nb - b0 : kGroup);
-      wasm_v128_store(&side.d[k * padded + b0], HalvesToFloats(packed));
+      const v128_t d = HalvesToFloats(packed);
+      wasm_v128_store(&side.d[k * padded + b0], F::kDotScaled ? wasm_f32x4_mul(d, wasm_f32x4_splat(0x1p-8f)) : d);
       if constexpr (F::kHasMin) wasm_v128_store(&side.s[k * padded + b0], HighHalvesToFloats(packed));
     }
     if constexpr (F::kHasOffset) {
