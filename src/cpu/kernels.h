@@ -25,11 +25,16 @@ void dot_rows_tokens(GgmlType weight_type, const uint8_t* w, size_t row_bytes, s
 float dot_f32(const float* a, const float* b, size_t n);
 float dot_f16_f32(const uint16_t* a_f16, const float* b, size_t n);
 void axpy_f16(float a, const uint16_t* x_f16, float* y, size_t n);  // y += a * x
-// out[j] = dot_f16_f32(a + j * stride, b, n) for j < n_rows, bit for bit (wasm: four rows a pass).
-void dot_f16_f32_rows(const uint16_t* a_f16, size_t stride, size_t n_rows, const float* b, size_t n, float* out);
-// axpy_f16(w[j], x + j * stride, y, n) for j = 0 .. n_rows - 1 in that order, bit for bit (wasm:
-// a stretch of y kept in registers across the rows).
-void axpy_f16_rows(const float* w, const uint16_t* x_f16, size_t stride, size_t n_rows, float* y, size_t n);
+// out[g * out_stride + j] = dot_f16_f32(a + j * stride, b + g * b_stride, n) for j < n_rows, g < n_b,
+// bit for bit (wasm: each row converted once for up to three vectors, several rows a pass). The
+// query heads that share a KV head meet its keys this way.
+void dot_f16_f32_rows(const uint16_t* a_f16, size_t stride, size_t n_rows, const float* b, size_t b_stride, size_t n_b,
+                      size_t n, float* out, size_t out_stride);
+// axpy_f16(w[g * w_stride + j], x + j * stride, y + g * y_stride, n) for j = 0 .. n_rows - 1 in that
+// order, for each g < n_y, bit for bit (wasm: each row converted once for every g, a stretch of the
+// ys kept in registers across the rows).
+void axpy_f16_rows(const float* w, size_t w_stride, const uint16_t* x_f16, size_t stride, size_t n_rows, float* y,
+                   size_t y_stride, size_t n_y, size_t n);
 void scale(float* y, float a, size_t n);
 void add_inplace(float* y, const float* a, size_t n);               // y += a
 void rms_norm(const float* x, const float* w, float eps, float* out, size_t n);

@@ -537,59 +537,83 @@ HWY_INLINE v128_t SumOfLanes4(v128_t a, v128_t b, v128_t c, v128_t d) {
   return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 2, 4, 6), wasm_i32x4_shuffle(ab, cd, 1, 3, 5, 7));
 }
 
-// DotF16F32 of RT rows at once, the same operations in the same order per row; b2 is b * 2^112.
-template <size_t RT>
-HWY_INLINE void DotF16F32RowTile(const uint16_t* a, size_t stride, const float* b, const float* b2, size_t n, float* out) {
+// DotF16F32 of RK rows with G vectors at once (each row converted once for all G), the same
+// operations in the same order per (vector, row); b2 holds the vectors times 2^112, n floats apart.
+template <size_t RK, size_t G>
+HWY_INLINE void DotF16F32Tile(const uint16_t* a, size_t stride, const float* b, size_t b_stride, const float* b2, size_t n,
+                              float* out, size_t out_stride) {
+  namespace f16 = wasm_f16;
   const size_t n4 = n & ~size_t{3}, n8 = n & ~size_t{7};
-  v128_t acc[RT];
-  for (size_t r = 0; r < RT; ++r) acc[r] = wasm_f32x4_splat(0.0f);
+  v128_t acc[G * RK];
+  for (auto& v : acc) v = wasm_f32x4_splat(0.0f);
   size_t i = 0;
   for (; i < n8; i += 8) {
-    const v128_t bl = wasm_v128_load(b2 + i), bh = wasm_v128_load(b2 + i + 4);
-    for (size_t r = 0; r < RT; ++r) {
+    for (size_t r = 0; r < RK; ++r) {
       const v128_t h = wasm_v128_load(a + r * stride + i);
-      acc[r] = wasm_f32x4_add(wasm_f32x4_mul(wasm_f16::low_scaled(h), bl), acc[r]);
-      acc[r] = wasm_f32x4_add(wasm_f32x4_mul(wasm_f16::high_scaled(h), bh), acc[r]);
+      const v128_t lo = f16::low_scaled(h), hi = f16::high_scaled(h);
+      for (size_t g = 0; g < G; ++g) {
+        v128_t& c = acc[g * RK + r];
+        c = wasm_f32x4_add(wasm_f32x4_mul(lo, wasm_v128_load(b2 + g * n + i)), c);
+        c = wasm_f32x4_add(wasm_f32x4_mul(hi, wasm_v128_load(b2 + g * n + i + 4)), c);
+      }
     }
   }
   if (i < n4) {
-    const v128_t bl = wasm_v128_load(b2 + i);
-    for (size_t r = 0; r < RT; ++r) {
-      acc[r] = wasm_f32x4_add(wasm_f32x4_mul(wasm_f16::low_scaled(wasm_v128_load64_zero(a + r * stride + i)), bl), acc[r]);
+    for (size_t r = 0; r < RK; ++r) {
+      const v128_t lo = f16::low_scaled(wasm_v128_load64_zero(a + r * stride + i));
+      for (size_t g = 0; g < G; ++g) {
+        acc[g * RK + r] = wasm_f32x4_add(wasm_f32x4_mul(lo, wasm_v128_load(b2 + g * n + i)), acc[g * RK + r]);
+      }
     }
   }
-  alignas(16) float sums[4];
-  if constexpr (RT == 4) {
-    wasm_v128_store(sums, SumOfLanes4(acc[0], acc[1], acc[2], acc[3]));
-  } else {
-    for (size_t r = 0; r < RT; ++r) sums[r] = hn::GetLane(hn::SumOfLanes(hn::Full128<float>(), hn::Vec128<float>{acc[r]}));
+  alignas(16) float sums[G * RK + 3];
+  size_t k = 0;
+  for (; k + 4 <= G * RK; k += 4) wasm_v128_store(sums + k, SumOfLanes4(acc[k], acc[k + 1], acc[k + 2], acc[k + 3]));
+  for (; k < G * RK; ++k) sums[k] = hn::GetLane(hn::SumOfLanes(hn::Full128<float>(), hn::Vec128<float>{acc[k]}));
+  for (size_t g = 0; g < G; ++g) {
+    for (size_t r = 0; r < RK; ++r) {
+      float s = sums[g * RK + r];
+      for (size_t t = n4; t < n; ++t) s += F16(a[r * stride + t]) * b[g * b_stride + t];
+      out[g * out_stride + r] = s;
+    }
   }
-  for (size_t r = 0; r < RT; ++r) {
-    float s = sums[r];
-    for (size_t t = n4; t < n; ++t) s += F16(a[r * stride + t]) * b[t];
-    out[r] = s;
-  }
+}
+
+// G vectors against every row, RK rows a pass.
+template <size_t RK, size_t G>
+HWY_INLINE void DotF16F32RowsOf(const uint16_t* a, size_t stride, size_t n_rows, const float* b, size_t b_stride,
+                                const float* b2, size_t n, float* out, size_t out_stride) {
+  size_t j = 0;
+  for (; j + RK <= n_rows; j += RK) DotF16F32Tile<RK, G>(a + j * stride, stride, b, b_stride, b2, n, out + j, out_stride);
+  for (; j < n_rows; ++j) DotF16F32Tile<1, G>(a + j * stride, stride, b, b_stride, b2, n, out + j, out_stride);
 }
 #endif
 
-void DotF16F32Rows(const uint16_t* HWY_RESTRICT a, size_t stride, size_t n_rows, const float* HWY_RESTRICT b, size_t n,
-                   float* HWY_RESTRICT out) {
+void DotF16F32Rows(const uint16_t* HWY_RESTRICT a, size_t stride, size_t n_rows, const float* HWY_RESTRICT b,
+                   size_t b_stride, size_t n_b, size_t n, float* HWY_RESTRICT out, size_t out_stride) {
 #if HWY_TARGET == HWY_WASM
-  constexpr size_t kMaxN = 1024;
-  alignas(16) float b2[kMaxN];
-  bool scalable = n <= kMaxN;  // cpu/wasm_f16.h: b carries the 2^112
-  for (size_t i = 0; scalable && i < n; ++i) {
-    scalable = wasm_f16::scalable(b[i]);
-    b2[i] = b[i] * wasm_f16::kUp;
+  constexpr size_t kMax = 1024;
+  alignas(16) float b2[kMax];
+  bool scalable = n_b * n <= kMax;  // cpu/wasm_f16.h: b carries the 2^112
+  for (size_t g = 0; scalable && g < n_b; ++g) {
+    for (size_t i = 0; scalable && i < n; ++i) {
+      scalable = wasm_f16::scalable(b[g * b_stride + i]);
+      b2[g * n + i] = b[g * b_stride + i] * wasm_f16::kUp;
+    }
   }
   if (scalable) {
-    size_t j = 0;
-    for (; j + 4 <= n_rows; j += 4) DotF16F32RowTile<4>(a + j * stride, stride, b, b2, n, out + j);
-    for (; j < n_rows; ++j) DotF16F32RowTile<1>(a + j * stride, stride, b, b2, n, out + j);
+    size_t g = 0;  // up to three vectors a pass: each row is converted once for all of them
+    for (; g + 3 <= n_b; g += 3) {
+      DotF16F32RowsOf<2, 3>(a, stride, n_rows, b + g * b_stride, b_stride, b2 + g * n, n, out + g * out_stride, out_stride);
+    }
+    if (n_b - g == 2) DotF16F32RowsOf<2, 2>(a, stride, n_rows, b + g * b_stride, b_stride, b2 + g * n, n, out + g * out_stride, out_stride);
+    if (n_b - g == 1) DotF16F32RowsOf<4, 1>(a, stride, n_rows, b + g * b_stride, b_stride, b2 + g * n, n, out + g * out_stride, out_stride);
     return;
   }
 #endif
-  for (size_t j = 0; j < n_rows; ++j) out[j] = DotF16F32(a + j * stride, b, n);
+  for (size_t g = 0; g < n_b; ++g) {
+    for (size_t j = 0; j < n_rows; ++j) out[g * out_stride + j] = DotF16F32(a + j * stride, b + g * b_stride, n);
+  }
 }
 
 #ifdef WEBACCEL_WASM_RELAXED
@@ -624,8 +648,9 @@ void dot_rows_tokens(GgmlType type, const uint8_t* w, size_t row_bytes, size_t n
 }
 float dot_f32(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF32)(a, b, n); }
 float dot_f16_f32(const uint16_t* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotF16F32)(a, b, n); }
-void dot_f16_f32_rows(const uint16_t* a, size_t stride, size_t n_rows, const float* b, size_t n, float* out) {
-  HWY_DYNAMIC_DISPATCH(DotF16F32Rows)(a, stride, n_rows, b, n, out);
+void dot_f16_f32_rows(const uint16_t* a, size_t stride, size_t n_rows, const float* b, size_t b_stride, size_t n_b, size_t n,
+                      float* out, size_t out_stride) {
+  HWY_DYNAMIC_DISPATCH(DotF16F32Rows)(a, stride, n_rows, b, b_stride, n_b, n, out, out_stride);
 }
 const char* simd_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 

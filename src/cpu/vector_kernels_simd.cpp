@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #include "core/fp16.h"
 #include "cpu/kernels.h"
@@ -48,50 +49,82 @@ void AxpyF16(float a, const uint16_t* HWY_RESTRICT x, float* HWY_RESTRICT y, siz
   }, [&](size_t i) { y[i] += a * half_to_float(x[i]); });
 }
 
-// AxpyF16 for rows j = 0 .. n_rows - 1 of x in order; wasm: up to 32 floats of y stay in registers
-// across the rows (the same operations per element, so the same floats).
-void AxpyF16Rows(const float* HWY_RESTRICT w, const uint16_t* HWY_RESTRICT x, size_t stride, size_t n_rows,
-                 float* HWY_RESTRICT y, size_t n) {
 #if HWY_TARGET == HWY_WASM
-  bool scalable = true;  // cpu/wasm_f16.h: w carries the 2^112
-  for (size_t j = 0; j < n_rows; ++j) scalable = scalable && wasm_f16::scalable(w[j]);
-  if (scalable) {
-    namespace f16 = wasm_f16;
-    const size_t n4 = n & ~size_t{3};
-    size_t i = 0;
-    auto stretch = [&]<size_t kHalves>(std::integral_constant<size_t, kHalves>) {  // 8 or 32 floats of y
-      constexpr size_t kVecs = kHalves / 4;
-      v128_t acc[kVecs];
-      for (size_t v = 0; v < kVecs; ++v) acc[v] = wasm_v128_load(y + i + 4 * v);
-      for (size_t j = 0; j < n_rows; ++j) {
-        const v128_t p = wasm_f32x4_splat(w[j] * f16::kUp);
-        const uint16_t* xr = x + j * stride + i;
-        for (size_t v = 0; v < kVecs; v += 2) {
-          const v128_t h = wasm_v128_load(xr + 4 * v);
-          acc[v] = wasm_f32x4_add(wasm_f32x4_mul(p, f16::low_scaled(h)), acc[v]);
-          acc[v + 1] = wasm_f32x4_add(wasm_f32x4_mul(p, f16::high_scaled(h)), acc[v + 1]);
-        }
-      }
-      for (size_t v = 0; v < kVecs; ++v) wasm_v128_store(y + i + 4 * v, acc[v]);
-      i += kHalves;
-    };
-    while (i + 32 <= n4) stretch(std::integral_constant<size_t, 32>{});
-    while (i + 8 <= n4) stretch(std::integral_constant<size_t, 8>{});
-    if (i < n4) {  // four floats
-      v128_t acc = wasm_v128_load(y + i);
-      for (size_t j = 0; j < n_rows; ++j) {
-        const v128_t p = wasm_f32x4_splat(w[j] * f16::kUp);
-        acc = wasm_f32x4_add(wasm_f32x4_mul(p, f16::low_scaled(wasm_v128_load64_zero(x + j * stride + i))), acc);
-      }
-      wasm_v128_store(y + i, acc);
+// AxpyF16Rows for G outputs at once: each stretch of x converted once for all G; kFloats floats of
+// every y stay in registers across the rows. w2: the weights times 2^112, n_rows apart per output.
+template <size_t G, size_t kFloats>
+HWY_INLINE void AxpyF16RowsWasm(const float* w2, const uint16_t* x, size_t stride, size_t n_rows, float* y, size_t y_stride,
+                                size_t n) {
+  namespace f16 = wasm_f16;
+  const size_t n4 = n & ~size_t{3};
+  size_t i = 0;
+  auto stretch = [&]<size_t kN>(std::integral_constant<size_t, kN>) {  // kN floats of each y, kN a multiple of 8
+    constexpr size_t kVecs = kN / 4;
+    v128_t acc[G][kVecs];
+    for (size_t g = 0; g < G; ++g) {
+      for (size_t v = 0; v < kVecs; ++v) acc[g][v] = wasm_v128_load(y + g * y_stride + i + 4 * v);
     }
     for (size_t j = 0; j < n_rows; ++j) {
-      for (size_t t = n4; t < n; ++t) y[t] += w[j] * half_to_float(x[j * stride + t]);
+      const uint16_t* xr = x + j * stride + i;
+      for (size_t v = 0; v < kVecs; v += 2) {
+        const v128_t h = wasm_v128_load(xr + 4 * v);
+        const v128_t lo = f16::low_scaled(h), hi = f16::high_scaled(h);
+        for (size_t g = 0; g < G; ++g) {
+          const v128_t p = wasm_f32x4_splat(w2[g * n_rows + j]);
+          acc[g][v] = wasm_f32x4_add(wasm_f32x4_mul(p, lo), acc[g][v]);
+          acc[g][v + 1] = wasm_f32x4_add(wasm_f32x4_mul(p, hi), acc[g][v + 1]);
+        }
+      }
+    }
+    for (size_t g = 0; g < G; ++g) {
+      for (size_t v = 0; v < kVecs; ++v) wasm_v128_store(y + g * y_stride + i + 4 * v, acc[g][v]);
+    }
+    i += kN;
+  };
+  while (i + kFloats <= n4) stretch(std::integral_constant<size_t, kFloats>{});
+  while (i + 8 <= n4) stretch(std::integral_constant<size_t, 8>{});
+  if (i < n4) {  // four floats
+    v128_t acc[G];
+    for (size_t g = 0; g < G; ++g) acc[g] = wasm_v128_load(y + g * y_stride + i);
+    for (size_t j = 0; j < n_rows; ++j) {
+      const v128_t lo = f16::low_scaled(wasm_v128_load64_zero(x + j * stride + i));
+      for (size_t g = 0; g < G; ++g) acc[g] = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_splat(w2[g * n_rows + j]), lo), acc[g]);
+    }
+    for (size_t g = 0; g < G; ++g) wasm_v128_store(y + g * y_stride + i, acc[g]);
+  }
+}
+#endif
+
+// AxpyF16 for rows j = 0 .. n_rows - 1 of x in order, into each of n_y outputs with its own weights.
+void AxpyF16Rows(const float* HWY_RESTRICT w, size_t w_stride, const uint16_t* HWY_RESTRICT x, size_t stride, size_t n_rows,
+                 float* HWY_RESTRICT y, size_t y_stride, size_t n_y, size_t n) {
+#if HWY_TARGET == HWY_WASM
+  thread_local std::vector<float> w2;  // cpu/wasm_f16.h: the weights carry the 2^112
+  w2.resize(n_y * n_rows);
+  bool scalable = true;
+  for (size_t g = 0; g < n_y; ++g) {
+    for (size_t j = 0; j < n_rows; ++j) {
+      scalable = scalable && wasm_f16::scalable(w[g * w_stride + j]);
+      w2[g * n_rows + j] = w[g * w_stride + j] * wasm_f16::kUp;
+    }
+  }
+  if (scalable) {
+    size_t g = 0;  // up to three outputs a pass
+    for (; g + 3 <= n_y; g += 3) AxpyF16RowsWasm<3, 8>(w2.data() + g * n_rows, x, stride, n_rows, y + g * y_stride, y_stride, n);
+    if (n_y - g == 2) AxpyF16RowsWasm<2, 16>(w2.data() + g * n_rows, x, stride, n_rows, y + g * y_stride, y_stride, n);
+    if (n_y - g == 1) AxpyF16RowsWasm<1, 32>(w2.data() + g * n_rows, x, stride, n_rows, y + g * y_stride, y_stride, n);
+    const size_t n4 = n & ~size_t{3};
+    for (g = 0; g < n_y; ++g) {
+      for (size_t j = 0; j < n_rows; ++j) {
+        for (size_t t = n4; t < n; ++t) y[g * y_stride + t] += w[g * w_stride + j] * half_to_float(x[j * stride + t]);
+      }
     }
     return;
   }
 #endif
-  for (size_t j = 0; j < n_rows; ++j) AxpyF16(w[j], x + j * stride, y, n);
+  for (size_t g = 0; g < n_y; ++g) {
+    for (size_t j = 0; j < n_rows; ++j) AxpyF16(w[g * w_stride + j], x + j * stride, y + g * y_stride, n);
+  }
 }
 
 void Scale(float* y, float a, size_t n) {
@@ -383,8 +416,9 @@ HWY_EXPORT(F32ToF16);
 HWY_EXPORT(F16RoundInplace);
 
 void axpy_f16(float a, const uint16_t* x, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AxpyF16)(a, x, y, n); }
-void axpy_f16_rows(const float* w, const uint16_t* x, size_t stride, size_t n_rows, float* y, size_t n) {
-  HWY_DYNAMIC_DISPATCH(AxpyF16Rows)(w, x, stride, n_rows, y, n);
+void axpy_f16_rows(const float* w, size_t w_stride, const uint16_t* x, size_t stride, size_t n_rows, float* y, size_t y_stride,
+                   size_t n_y, size_t n) {
+  HWY_DYNAMIC_DISPATCH(AxpyF16Rows)(w, w_stride, x, stride, n_rows, y, y_stride, n_y, n);
 }
 void scale(float* y, float a, size_t n) { HWY_DYNAMIC_DISPATCH(Scale)(y, a, n); }
 void add_inplace(float* y, const float* a, size_t n) { HWY_DYNAMIC_DISPATCH(AddInplace)(y, a, n); }

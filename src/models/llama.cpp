@@ -223,35 +223,41 @@ void LlamaSession::attend(size_t il, size_t n_tokens) {
   const uint16_t* k_layer = k_cache_.data() + il * n_ctx_ * kv_dim;
   const uint16_t* v_layer = v_cache_.data() + il * n_ctx_ * kv_dim;
 
-  pool_.parallel_for(n_tokens * hp.n_head, 1, [&](size_t begin, size_t end) {
-    std::vector<float> q(hd), acc(hd);
-    thread_local std::vector<float> scores;  // (n_keys): scores, then exp(score - max), then probabilities
+  // A task is one query head, or all `group` heads of a KV head (its keys and values read and
+  // converted once for them) where that still leaves a few tasks per thread.
+  const size_t heads = n_tokens * hp.n_head_kv >= 2 * pool_.size() || pool_.size() == 1 ? group : 1;
+  const size_t tasks_per_token = hp.n_head / heads;
+  pool_.parallel_for(n_tokens * tasks_per_token, 1, [&](size_t begin, size_t end) {
+    std::vector<float> q(heads * hd), acc(heads * hd);
+    thread_local std::vector<float> scores;  // (heads, n_keys): scores, then exp(score - max), then probabilities
     for (size_t task = begin; task < end; ++task) {
-      const size_t t = task / hp.n_head, h = task % hp.n_head, kvh = h / group;
+      const size_t t = task / tasks_per_token, h0 = task % tasks_per_token * heads, kvh = h0 / group;
       const size_t n_keys = n_past_ + t + 1;  // causal: keys up to and including this position
-      if (scores.size() < n_keys) scores.resize(n_keys);
+      if (scores.size() < heads * n_keys) scores.resize(heads * n_keys);
       // The query meets f16 keys in f16, as llama.cpp's f16 KV cache does.
-      std::copy_n(qkv_.data() + t * qkv_stride + h * hd, hd, q.data());
-      cpu::f16_round_inplace(q.data(), hd);
+      std::copy_n(qkv_.data() + t * qkv_stride + h0 * hd, heads * hd, q.data());
+      cpu::f16_round_inplace(q.data(), heads * hd);
       std::fill(acc.begin(), acc.end(), 0.0f);
       // Softmax with a double sum, then V weighted by probabilities rounded to f16, as llama.cpp's
       // f16 KV path rounds them (bit-level agreement keeps greedy decoding on the same tokens).
-      cpu::dot_f16_f32_rows(k_layer + kvh * hd, kv_dim, n_keys, q.data(), hd, scores.data());
-      float row_max = -std::numeric_limits<float>::infinity();
-      for (size_t j = 0; j < n_keys; ++j) {
-        scores[j] *= scale;
-        row_max = std::max(row_max, scores[j]);
+      cpu::dot_f16_f32_rows(k_layer + kvh * hd, kv_dim, n_keys, q.data(), hd, heads, hd, scores.data(), n_keys);
+      for (size_t i = 0; i < heads; ++i) {
+        float* p = scores.data() + i * n_keys;
+        float row_max = -std::numeric_limits<float>::infinity();
+        for (size_t j = 0; j < n_keys; ++j) {
+          p[j] *= scale;
+          row_max = std::max(row_max, p[j]);
+        }
+        double denom = 0.0;
+        for (size_t j = 0; j < n_keys; ++j) {
+          p[j] = std::exp(p[j] - row_max);
+          denom += p[j];
+        }
+        const float inv = static_cast<float>(1.0 / denom);
+        for (size_t j = 0; j < n_keys; ++j) p[j] = half_to_float(float_to_half(p[j] * inv));
       }
-      double denom = 0.0;
-      for (size_t j = 0; j < n_keys; ++j) {
-        scores[j] = std::exp(scores[j] - row_max);
-        denom += scores[j];
-      }
-      const float inv = static_cast<float>(1.0 / denom);
-      for (size_t j = 0; j < n_keys; ++j) scores[j] = half_to_float(float_to_half(scores[j] * inv));
-      cpu::axpy_f16_rows(scores.data(), v_layer + kvh * hd, kv_dim, n_keys, acc.data(), hd);
-      float* out = attn_out_.data() + t * hp.n_head * hd + h * hd;
-      std::copy(acc.begin(), acc.end(), out);
+      cpu::axpy_f16_rows(scores.data(), n_keys, v_layer + kvh * hd, kv_dim, n_keys, acc.data(), hd, heads, hd);
+      std::copy(acc.begin(), acc.end(), attn_out_.data() + t * hp.n_head * hd + h0 * hd);
     }
   });
 }

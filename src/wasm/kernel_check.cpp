@@ -141,39 +141,51 @@ void check_gelu_attention() {
   }
 }
 
-// The batched attention kernels (four keys a pass, halves converted with 2^112 moved to the other
-// factor) give exactly the floats of one dot_f16_f32 / axpy_f16 per row, special halves included.
+// The batched attention kernels (several keys and up to three query heads a pass, halves converted
+// with 2^112 moved to the other factor) give exactly the floats of one dot_f16_f32 / axpy_f16 per
+// row and vector, special halves included.
 void check_f16_rows() {
   const uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x0200, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00};
   auto same = [](float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; };
   for (size_t n : {1u, 3u, 4u, 7u, 8u, 12u, 33u, 64u, 65u, 100u}) {
     for (size_t rows : {1u, 2u, 3u, 4u, 5u, 9u, 17u}) {
-      for (float magnitude : {1.0f, 1e5f}) {  // 1e5: past 2^16, where the kernels fall back
-        const size_t stride = n + 3;
-        const auto f = random_floats(rows * stride, static_cast<uint32_t>(7 * n + rows));
-        std::mt19937 rng(static_cast<uint32_t>(n * rows));
-        std::vector<uint16_t> a(rows * stride);
-        for (size_t i = 0; i < a.size(); ++i) a[i] = rng() % 7 == 0 ? specials[rng() % 10] : float_to_half(3.0f * f[i]);
-        auto b = random_floats(n, static_cast<uint32_t>(n + 11 * rows));
-        for (auto& x : b) x *= magnitude;
-        b[0] = 1e-40f;
-        std::vector<float> out(rows + 1, -1.0f);
-        dot_f16_f32_rows(a.data(), stride, rows, b.data(), n, out.data());
-        for (size_t j = 0; j < rows; ++j) {
-          ++checks;
-          const float want = dot_f16_f32(a.data() + j * stride, b.data(), n);
-          if (!same(out[j], want) && ++failures <= 20) std::printf("FAIL dot_f16_f32_rows n=%zu row %zu: %.9g vs %.9g\n", n, j, out[j], want);
-        }
-        expect_near(out[rows], -1.0f, 0.0f, "dot_f16_f32_rows wrote past the rows", n, rows, 0);
-        auto w = random_floats(rows, static_cast<uint32_t>(n * 3 + rows));
-        for (auto& x : w) x = half_to_float(float_to_half(std::fabs(x)));
-        if (magnitude > 1.0f) w[rows / 2] = 70000.0f;
-        auto y = random_floats(n, static_cast<uint32_t>(n + rows)), y_ref = y;
-        axpy_f16_rows(w.data(), a.data(), stride, rows, y.data(), n);
-        for (size_t j = 0; j < rows; ++j) axpy_f16(w[j], a.data() + j * stride, y_ref.data(), n);
-        for (size_t i = 0; i < n; ++i) {
-          ++checks;
-          if (!same(y[i], y_ref[i]) && ++failures <= 20) std::printf("FAIL axpy_f16_rows n=%zu rows %zu at %zu: %.9g vs %.9g\n", n, rows, i, y[i], y_ref[i]);
+      for (size_t n_b : {1u, 2u, 3u, 4u, 5u}) {
+        for (float magnitude : {1.0f, 1e5f}) {  // 1e5: past 2^16, where the kernels fall back
+          const size_t stride = n + 3, b_stride = n + 1, out_stride = rows + 2;
+          const auto f = random_floats(rows * stride, static_cast<uint32_t>(7 * n + rows + 100 * n_b));
+          std::mt19937 rng(static_cast<uint32_t>(n * rows + n_b));
+          std::vector<uint16_t> a(rows * stride);
+          for (size_t i = 0; i < a.size(); ++i) a[i] = rng() % 7 == 0 ? specials[rng() % 10] : float_to_half(3.0f * f[i]);
+          auto b = random_floats(n_b * b_stride, static_cast<uint32_t>(n + 11 * rows + n_b));
+          for (auto& x : b) x *= magnitude;
+          b[0] = 1e-40f;
+          std::vector<float> out(n_b * out_stride, -1.0f);
+          dot_f16_f32_rows(a.data(), stride, rows, b.data(), b_stride, n_b, n, out.data(), out_stride);
+          for (size_t g = 0; g < n_b; ++g) {
+            for (size_t j = 0; j < rows; ++j) {
+              ++checks;
+              const float want = dot_f16_f32(a.data() + j * stride, b.data() + g * b_stride, n);
+              if (!same(out[g * out_stride + j], want) && ++failures <= 20) {
+                std::printf("FAIL dot_f16_f32_rows n=%zu vector %zu row %zu: %.9g vs %.9g\n", n, g, j, out[g * out_stride + j], want);
+              }
+            }
+            expect_near(out[g * out_stride + rows], -1.0f, 0.0f, "dot_f16_f32_rows wrote past the rows", n, rows, g);
+          }
+          const size_t w_stride = rows + 1, y_stride = n + 2;
+          auto w = random_floats(n_b * w_stride, static_cast<uint32_t>(n * 3 + rows + n_b));
+          for (auto& x : w) x = half_to_float(float_to_half(std::fabs(x)));
+          if (magnitude > 1.0f) w[(n_b - 1) * w_stride + rows / 2] = 70000.0f;
+          auto y = random_floats(n_b * y_stride, static_cast<uint32_t>(n + rows + n_b)), y_ref = y;
+          axpy_f16_rows(w.data(), w_stride, a.data(), stride, rows, y.data(), y_stride, n_b, n);
+          for (size_t g = 0; g < n_b; ++g) {
+            for (size_t j = 0; j < rows; ++j) axpy_f16(w[g * w_stride + j], a.data() + j * stride, y_ref.data() + g * y_stride, n);
+          }
+          for (size_t i = 0; i < y.size(); ++i) {
+            ++checks;
+            if (!same(y[i], y_ref[i]) && ++failures <= 20) {
+              std::printf("FAIL axpy_f16_rows n=%zu rows %zu vectors %zu at %zu: %.9g vs %.9g\n", n, rows, n_b, i, y[i], y_ref[i]);
+            }
+          }
         }
       }
     }

@@ -186,31 +186,40 @@ std::vector<uint16_t> random_halves_with_specials(size_t n, uint32_t seed) {
 
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-// The batched attention kernels give exactly the floats of one dot_f16_f32 / axpy_f16 per row.
+// The batched attention kernels give exactly the floats of one dot_f16_f32 / axpy_f16 per row and vector.
 TEST(VectorKernels, F16RowsEqualOneRowAtATime) {
   for (size_t n : {1u, 3u, 4u, 7u, 8u, 12u, 33u, 64u, 65u, 100u}) {
     for (size_t rows : {1u, 2u, 3u, 4u, 5u, 9u, 17u}) {
-      for (float magnitude : {1.0f, 1e5f}) {  // 1e5: past 2^16, where the wasm kernels fall back
-        const size_t stride = n + 3;
-        const auto a = random_halves_with_specials(rows * stride, static_cast<uint32_t>(7 * n + rows));
-        auto b = random_floats(n, static_cast<uint32_t>(n + 11 * rows), magnitude);
-        b[0] = 1e-40f;  // a subnormal float
-        std::vector<float> out(rows + 1, -1.0f);
-        dot_f16_f32_rows(a.data(), stride, rows, b.data(), n, out.data());
-        for (size_t j = 0; j < rows; ++j) {
-          const float want = dot_f16_f32(a.data() + j * stride, b.data(), n);
-          EXPECT_TRUE(same_bits(out[j], want)) << "dot n=" << n << " row " << j << ": " << out[j] << " vs " << want;
-        }
-        EXPECT_EQ(out[rows], -1.0f) << "wrote past the rows";
+      for (size_t n_b : {1u, 2u, 3u, 4u, 5u}) {
+        for (float magnitude : {1.0f, 1e5f}) {  // 1e5: past 2^16, where the wasm kernels fall back
+          const size_t stride = n + 3, b_stride = n + 1, out_stride = rows + 2;
+          const auto a = random_halves_with_specials(rows * stride, static_cast<uint32_t>(7 * n + rows + 100 * n_b));
+          auto b = random_floats(n_b * b_stride, static_cast<uint32_t>(n + 11 * rows + n_b), magnitude);
+          b[0] = 1e-40f;  // a subnormal float
+          std::vector<float> out(n_b * out_stride, -1.0f);
+          dot_f16_f32_rows(a.data(), stride, rows, b.data(), b_stride, n_b, n, out.data(), out_stride);
+          for (size_t g = 0; g < n_b; ++g) {
+            for (size_t j = 0; j < rows; ++j) {
+              const float want = dot_f16_f32(a.data() + j * stride, b.data() + g * b_stride, n);
+              EXPECT_TRUE(same_bits(out[g * out_stride + j], want)) << "dot n=" << n << " vector " << g << " row " << j << ": "
+                                                                     << out[g * out_stride + j] << " vs " << want;
+            }
+            EXPECT_EQ(out[g * out_stride + rows], -1.0f) << "wrote past the rows";
+          }
 
-        auto w = random_floats(rows, static_cast<uint32_t>(n * 3 + rows), magnitude);
-        for (size_t j = 0; j < rows; ++j) w[j] = half_to_float(float_to_half(std::fabs(w[j]) / magnitude));
-        if (magnitude > 1.0f) w[rows / 2] = 70000.0f;
-        auto y = random_floats(n, static_cast<uint32_t>(n + rows)), y_ref = y;
-        axpy_f16_rows(w.data(), a.data(), stride, rows, y.data(), n);
-        for (size_t j = 0; j < rows; ++j) axpy_f16(w[j], a.data() + j * stride, y_ref.data(), n);
-        for (size_t i = 0; i < n; ++i) {
-          EXPECT_TRUE(same_bits(y[i], y_ref[i])) << "axpy n=" << n << " rows " << rows << " at " << i << ": " << y[i] << " vs " << y_ref[i];
+          const size_t w_stride = rows + 1, y_stride = n + 2;
+          auto w = random_floats(n_b * w_stride, static_cast<uint32_t>(n * 3 + rows + n_b), magnitude);
+          for (auto& x : w) x = half_to_float(float_to_half(std::fabs(x) / magnitude));
+          if (magnitude > 1.0f) w[(n_b - 1) * w_stride + rows / 2] = 70000.0f;
+          auto y = random_floats(n_b * y_stride, static_cast<uint32_t>(n + rows + n_b)), y_ref = y;
+          axpy_f16_rows(w.data(), w_stride, a.data(), stride, rows, y.data(), y_stride, n_b, n);
+          for (size_t g = 0; g < n_b; ++g) {
+            for (size_t j = 0; j < rows; ++j) axpy_f16(w[g * w_stride + j], a.data() + j * stride, y_ref.data() + g * y_stride, n);
+          }
+          for (size_t i = 0; i < y.size(); ++i) {
+            EXPECT_TRUE(same_bits(y[i], y_ref[i])) << "axpy n=" << n << " rows " << rows << " vectors " << n_b << " at " << i
+                                                   << ": " << y[i] << " vs " << y_ref[i];
+          }
         }
       }
     }
