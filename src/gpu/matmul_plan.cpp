@@ -69,11 +69,16 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   // workgroups; loads of about four units per thread in flight per step (H200, docs/benchmarks.md).
   // Tall with short rows (<= 4096 columns, 7B's qkv and gate|up): 16 rows, one quad per step, as
   // the tuning of those shapes found (0-29% more GB/s at 2, 4 and 8 bits).
-  t.row_quads = tall ? (short_rows ? 4 : 8) : 2;
+  // Short matrices with long rows (4096x11008, 4096x14336: 7B's down): 16 rows, one quad per step
+  // where a thread has at most 3 units (H200: +8-48% at 2-4 bits, +11-19% at 8 with 3 units; -16%
+  // with 4, WQ8 4096x14336).
+  const bool long_rows_4096 = !tall && !short_rows && rows >= 4096 && t.upt <= 3;
+  const bool one_quad_steps = (tall && short_rows) || long_rows_4096;
+  t.row_quads = tall ? (short_rows ? 4 : 8) : (long_rows_4096 ? 4 : 2);
   if (gemv_tuning.row_quads) t.row_quads = gemv_tuning.row_quads;
   // Every subgroup's row totals must fit the reduction's workgroup memory.
   while (t.row_quads > 1 && t.wg / kMinSubgroupSize * t.rows() > kSubgroupReduceFloats) t.row_quads /= 2;
-  const uint32_t step = one_unit ? 2 : tall && short_rows ? 1 : t.upt == 1 ? 4 : 2;
+  const uint32_t step = one_unit ? 2 : one_quad_steps ? 1 : t.upt == 1 ? 4 : 2;
   t.step_quads = std::min<uint32_t>(gemv_tuning.step_quads ? gemv_tuning.step_quads : step, t.row_quads);
   if (t.row_quads % t.step_quads != 0) t.step_quads = 1;
   // Loading the first step before preparing x gained 6-7% where a step is at most 4 units per
