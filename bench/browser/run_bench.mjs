@@ -1,10 +1,13 @@
 // Browser benchmark: webaccel vs wllama (SmolLM2) and transformers.js (MiniLM) in headless
 // Chromium, each in a fresh page, plus the native CLI on the same inputs:
 //   node bench/browser/run_bench.mjs [--threads 1,2] [--browser chromium|firefox] [--out bench/out/browser.json]
-//     [--runs llm-webaccel,embed-webaccel,...] [--simd relaxed,simd128] [--dist build/DIR/dist]
+//     [--runs llm-webaccel,embed-webaccel,...] [--simd relaxed,simd128] [--dist build/DIR/dist[,build/DIR2/dist]]
+//     [--native BIN[,BIN2]]
 // --simd: the webaccel builds to measure; 'relaxed' is what the page picks (relaxed SIMD where its
 // probe passes, else SIMD128), 'simd128' forces the plain build. --dist: webaccel's wasm build from a
-// build directory of one's own instead of web/dist (relative to the repository root); WEBACCEL_BIN: the native CLI.
+// build directory of one's own instead of web/dist (relative to the repository root); several, comma
+// separated, are measured one after the other in the same run (A/B). WEBACCEL_BIN: the native CLI;
+// --native: several native CLIs, each measured (the first is WEBACCEL_BIN's default otherwise).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -23,17 +26,18 @@ const FLAGS = ['--no-sandbox', '--disable-background-networking', '--disable-com
   '--no-first-run', '--disable-quic'];
 const RUNS = arg('--runs', 'llm-webaccel,llm-wllama,embed-webaccel,embed-transformers,embed-transformers-batch,ttft-webaccel').split(',');
 const SIMD = arg('--simd', 'relaxed').split(',');
-const DIST = arg('--dist', null);
+const DISTS = arg('--dist', null)?.split(',') ?? [null];
+const NATIVE_BINS = arg('--native', null)?.split(',') ?? [BIN];
 
 // The native engine on the same prompt (tokenized the same way) and sentences.
-function native(threads) {
+function native(threads, bin = BIN) {
   const gguf = join(ROOT, 'models', 'smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf');
   const json = join(tmpdir(), `webaccel-native-${threads}.json`);
   const prompt = 'The history of the printing press begins in the fifteenth century, when Johannes Gutenberg ' +
     'combined movable metal type, oil-based inks and a wooden press adapted from wine making. Within fifty years';
   const rows = [];
   for (let i = 0; i < 3; ++i) {
-    execFileSync(BIN, ['generate', '-m', gguf, '-p', prompt, '--no-chat', '-n', '64', '--temperature', '0', '--ignore-eos', '-q',
+    execFileSync(bin, ['generate', '-m', gguf, '-p', prompt, '--no-chat', '-n', '64', '--temperature', '0', '--ignore-eos', '-q',
       '-c', '512', '-t', String(threads), '--json', json], { stdio: 'ignore' });
     rows.push(JSON.parse(readFileSync(json, 'utf8')));
   }
@@ -44,9 +48,9 @@ function native(threads) {
     'A kitten rests on a warm rug near the fireplace.',
     'The committee will publish its final report on renewable energy next spring.',
   ][i % 4] + ` (${i})`);
-  const err = spawnSync(BIN, ['embed', '-m', join(ROOT, 'models', 'minilm'), '-t', String(threads), '-o', '/dev/null', ...sentences],
+  const err = spawnSync(bin, ['embed', '-m', join(ROOT, 'models', 'minilm'), '-t', String(threads), '-o', '/dev/null', ...sentences],
     { stdio: ['ignore', 'ignore', 'pipe'] }).stderr.toString();
-  return { threads, promptTokensPerSecond: med('prompt_tokens_per_second'), decodeTokensPerSecond: med('decode_tokens_per_second'),
+  return { threads, bin, promptTokensPerSecond: med('prompt_tokens_per_second'), decodeTokensPerSecond: med('decode_tokens_per_second'),
     sentencesPerSecond: Number(err.match(/([\d.]+) sentences\/s/)?.[1]) };
 }
 
@@ -59,9 +63,9 @@ const results = { date: new Date().toISOString(), cpu: cpus()[0].model, cores: c
   browserName, browserVersion: execFileSync('dpkg-query', ['-W', '-f', '${Version}', browserName === 'chromium' ? 'chromium' : 'firefox-esr']).toString().trim(),
   browser: [], native: [] };
 
-async function measure(run, threads, simd) {
-  const url = `${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}${simd === 'simd128' ? '&relaxed=0' : ''}${DIST && run.endsWith('-webaccel') ? `&dist=/${DIST.replace(/\/?$/, '/')}` : ''}`;
-  const tag = `${run}-${threads}-${simd}`;
+async function measure(run, threads, simd, dist) {
+  const url = `${server.url}/bench/browser/bench.html?run=${run}&threads=${threads}${simd === 'simd128' ? '&relaxed=0' : ''}${dist && run.endsWith('-webaccel') ? `&dist=/${dist.replace(/\/?$/, '/')}` : ''}`;
+  const tag = `${run}-${threads}-${simd}-${(dist ?? 'web/dist').replace(/[^A-Za-z0-9]+/g, '_')}`;
   if (!browser) return firefoxPage(`${url}&post=${tag}.json`, join(resultsDir, `${tag}.json`), 600_000);
   const page = await browser.newPage();
   await page.goto(url);
@@ -71,14 +75,19 @@ async function measure(run, threads, simd) {
 }
 try {
   for (const threads of threadList) {
-    results.native.push(native(threads));
-    console.log(JSON.stringify(results.native.at(-1)));
+    for (const bin of NATIVE_BINS) {
+      results.native.push(native(threads, bin));
+      console.log(JSON.stringify(results.native.at(-1)));
+    }
     for (const run of RUNS) {
       for (const simd of run.endsWith('-webaccel') ? SIMD : ['relaxed']) {
-        const r = await measure(run, threads, simd);
-        delete r.userAgent;
-        console.log(JSON.stringify(r));
-        results.browser.push({ threads, ...r });
+        for (const dist of run.endsWith('-webaccel') ? DISTS : [null]) {
+          const r = await measure(run, threads, simd, dist);
+          delete r.userAgent;
+          if (dist) r.dist = dist;
+          console.log(JSON.stringify(r));
+          results.browser.push({ threads, ...r });
+        }
       }
     }
   }

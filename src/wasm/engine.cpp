@@ -58,23 +58,25 @@ void LlamaEngine::eval(std::span<const int32_t> tokens) {
       logits_.resize(model_.hparams().n_vocab);  // never resized again while a read back targets it
       gpu_->eval(tokens, logits_.data());
       logits_in_flight_ = true;
+      cpu_logits_ = {};
       return;
     } catch (const gpu::DeviceLost& e) {
       use_cpu(e.what());
       return;
     }
   }
-  const auto logits = session_.eval(tokens);
-  logits_.assign(logits.begin(), logits.end());
+  cpu_logits_ = session_.eval(tokens);
 }
 
-const std::vector<float>& LlamaEngine::logits() {
+std::span<const float> LlamaEngine::logits() {
+  if (!cpu_logits_.empty()) return cpu_logits_;
   if (!logits_in_flight_) return logits_;
   try {
     if (!gpu_->landed()) fail(ErrorKind::kInternal, "GPU logits used before they landed (the host must await the bridge's settle())");
     logits_in_flight_ = false;
   } catch (const gpu::DeviceLost& e) {
     use_cpu(e.what());
+    return cpu_logits_;
   }
   return logits_;
 }
@@ -85,8 +87,7 @@ void LlamaEngine::use_cpu(const std::string& why) {
   logits_in_flight_ = false;
   gpu_note_ = "WebGPU device lost mid-run, continued on wasm: " + why;
   session_.reset();
-  const auto logits = session_.eval(history_);
-  logits_.assign(logits.begin(), logits.end());
+  cpu_logits_ = session_.eval(history_);
 }
 
 void LlamaEngine::lose_gpu() {

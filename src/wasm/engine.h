@@ -47,13 +47,13 @@ class LlamaEngine {
   // too long prompt.
   std::vector<int32_t> start(const std::string& prompt, const GenerateOptions& options);
   Step next();  // samples one token and evaluates it
-  const std::vector<float>& last_logits() { return logits(); }  // (n_vocab) of the last evaluated position
+  std::span<const float> last_logits() { return logits(); }  // (n_vocab) of the last evaluated position
   std::string info_json() const;
   void lose_gpu();  // destroys the WebGPU device, as a driver reset would (tests)
 
  private:
   void eval(std::span<const int32_t> tokens);
-  const std::vector<float>& logits();  // once the GPU's have landed
+  std::span<const float> logits();  // once the GPU's have landed
   void use_cpu(const std::string& why);
 
   std::shared_ptr<const GgufFile> gguf_;
@@ -63,7 +63,8 @@ class LlamaEngine {
   ThreadPool pool_;
   LlamaSession session_;
   std::optional<Sampler> sampler_;
-  std::vector<float> logits_;  // of the last evaluated position
+  std::vector<float> logits_;  // of the last position evaluated on the GPU (read back into it)
+  std::span<const float> cpu_logits_;  // the session's own, when it evaluated the last position (not copied)
   int remaining_ = 0;
   int32_t end_of_turn_ = -1;
   bool ignore_eos_ = false;

@@ -2,7 +2,7 @@
 // the browser pages: the device and kernel self-tests, the GPU goldens, WebGPU absent, device lost.
 //   node --no-experimental-fetch tests/browser/node_gpu.mjs [gpu-device gpu-kernels gpu-goldens gpu-absent gpu-lost]
 // Env: WEBACCEL_BIN (native CLI for the reference), WEBACCEL_MODELS_DIR, VK_ICD_FILENAMES (default:
-// Debian chromium's SwiftShader ICD).
+// Debian chromium's SwiftShader ICD), WEBACCEL_DIST (a wasm build of one's own, e.g. build/DIR/dist).
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNode, gpuSelftestNode } from '../../web/node.mjs';
@@ -19,13 +19,14 @@ const gpu = create([]);
 const adapterOptions = { forceFallbackAdapter: true };  // SwiftShader is Dawn's fallback adapter
 
 const MODELS = process.env.WEBACCEL_MODELS_DIR ?? join(ROOT, 'models');
+const distDir = process.env.WEBACCEL_DIST ? join(ROOT, process.env.WEBACCEL_DIST) : undefined;
 const GOLDEN_DIR = join(ROOT, 'tests', 'golden');
 const gguf = join(MODELS, 'smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const golden = JSON.parse(readFileSync(join(GOLDEN_DIR, 'smollm2_greedy.json'), 'utf8'));
 
 function host() {
   return {
-    load: (path, options) => loadNode(path, { gpu, adapterOptions, ...options }),
+    load: (path, options) => loadNode(path, { gpu, adapterOptions, distDir, ...options }),
     llm: gguf,
     minilm: join(MODELS, 'minilm'),
     golden,
@@ -37,11 +38,11 @@ function host() {
 
 const SCENARIOS = {
   'gpu-device': async () => {
-    const r = await gpuSelftestNode({ gpu, adapterOptions, which: ['device'] });
+    const r = await gpuSelftestNode({ gpu, adapterOptions, distDir, which: ['device'] });
     return { ok: r.results.device.ok && r.errors.length === 0, gpuSelftest: r };
   },
   'gpu-kernels': async () => {
-    const r = await gpuSelftestNode({ gpu, adapterOptions, which: ['kernels'] });
+    const r = await gpuSelftestNode({ gpu, adapterOptions, distDir, which: ['kernels'] });
     return { ok: r.results.kernels.ok && r.errors.length === 0, gpuSelftest: r };
   },
   'gpu-goldens': () => gpuGoldens(host()),
