@@ -55,8 +55,14 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   const bool tall = rows >= 8192, short_rows = cols <= 4096;
   // 4 bits, int8 x, tall matrices with short rows: one unit per thread and 8 rows per step beat
   // two units and 4 rows (22016x4096: 2204 vs 2010 GB/s on an H200, docs/benchmarks.md).
+  // Their rows are 32 per workgroup, two quads per step (12288x4096: +22%, 14336x4096: +10%).
   const bool one_unit = int8_x && f.bits == 4 && tall && short_rows;
-  uint32_t upt_max = one_unit ? 1 : std::clamp<uint32_t>(kGemvXFloatsPerThread / unit, 1, kGemvMaxUpt);
+  // 8 bits, int8 x, rows of 2048-4096 columns: two units per thread, 8 rows, one quad per step
+  // (+10-13% over four units and two quads from 4096x4096 to 22016x4096, H200).
+  const bool wq8_two_units = int8_x && f.bits == 8 && short_rows && cols >= 2048;
+  uint32_t upt_max = one_unit        ? 1
+                     : wq8_two_units ? 2
+                                     : std::clamp<uint32_t>(kGemvXFloatsPerThread / unit, 1, kGemvMaxUpt);
   if (gemv_tuning.upt_max) upt_max = gemv_tuning.upt_max;
   GemvTiling t;
   t.wg = 32;  // the fewest threads that cover the row with at most upt_max units each
@@ -73,8 +79,8 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   // where a thread has at most 3 units (H200: +8-48% at 2-4 bits, +11-19% at 8 with 3 units; -16%
   // with 4, WQ8 4096x14336).
   const bool long_rows_4096 = !tall && !short_rows && rows >= 4096 && t.upt <= 3;
-  const bool one_quad_steps = (tall && short_rows) || long_rows_4096;
-  t.row_quads = tall ? (short_rows ? 4 : 8) : (long_rows_4096 ? 4 : 2);
+  const bool one_quad_steps = (tall && short_rows) || long_rows_4096 || wq8_two_units;
+  t.row_quads = one_unit || (tall && !short_rows) ? 8 : wq8_two_units ? 2 : tall || long_rows_4096 ? 4 : 2;
   if (gemv_tuning.row_quads) t.row_quads = gemv_tuning.row_quads;
   // Every subgroup's row totals must fit the reduction's workgroup memory.
   while (t.row_quads > 1 && t.wg / kMinSubgroupSize * t.rows() > kSubgroupReduceFloats) t.row_quads /= 2;

@@ -211,6 +211,7 @@ TEST_F(GpuMatmul, GemvTilings) {
     check_matmul(type, 45, 4608, 1, true, true);  // 72..288 units: up to 3 per thread
   }
   check_matmul(GgmlType::kWQ3_G64, 3, 192 * 5, 1, false, false);  // fewer rows than a tile
+  check_matmul(GgmlType::kWQ8_G32, 45, 2048, 1, true, false);      // 8 bits, int8 x: two units, one quad a step
   for (const GemvTuning& t :
        {GemvTuning{0, 1, 1, 1}, GemvTuning{256, 0, 8, 4}, GemvTuning{32, 4, 2, 2}, GemvTuning{64, 0, 4, 1}}) {
     override_gemv_for_tuning(t);
