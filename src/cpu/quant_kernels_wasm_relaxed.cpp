@@ -79,27 +79,59 @@ struct ActBytes {
   v128_t a0, a1;
 };
 // The same widened to int16, each half split into its even and odd elements (computed once per
-// call): what byte codes meet, through i32x4.dot_i16x8_s.
+// call): what unsigned byte codes meet, through i32x4.dot_i16x8_s.
 struct ActWide {
   v128_t even0, odd0, even1, odd1;
 };
+// The same as magnitudes (0..127: the quantizer rounds x * 127 / max|x|, never to -128) and sign
+// masks of each half, and per lane the sum of the negative elements' magnitudes: what signed
+// byte codes meet (computed once per call).
+struct ActSplit {
+  v128_t abs0, sign0, abs1, sign1, fix;
+};
 
-// 32 byte codes (a's 16 elements of each half): the even and odd bytes of each half as int16 lanes,
-// multiplied in pairs with the matching activations, so lane l sums elements 4l..4l+3 of both
-// halves, as the other formats' relaxed dots do. Exact for every byte (-128 and 255 included) where
-// splitting bytes into 7-bit pieces takes four relaxed dots. Unsigned bytes are zero-extended;
-// signed ones are left at 256 times their value (shifted into the high byte, or masked there), one
-// operation a vector instead of two, and the caller takes the 256 out of the activation scale
-// (kDotScaled): 256 * sum is exact in int32 and in float, and d * 2^-8 of an fp16 scale is a
-// normal float, so every product with the block scale is the same real number as before.
-template <bool kSigned>
-inline v128_t DotBytes(const uint8_t* codes, const ActWide& a) {
-  auto even = [](v128_t w) { return kSigned ? wasm_i16x8_shl(w, 8) : wasm_v128_and(w, wasm_i16x8_splat(0xff)); };
-  auto odd = [](v128_t w) { return kSigned ? wasm_v128_and(w, wasm_i16x8_splat(static_cast<int16_t>(0xff00))) : wasm_u16x8_shr(w, 8); };
-  const v128_t w0 = wasm_v128_load(codes), w1 = wasm_v128_load(codes + 16);
-  const v128_t s0 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(even(w0), a.even0), wasm_i32x4_dot_i16x8(odd(w0), a.odd0));
-  const v128_t s1 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(even(w1), a.even1), wasm_i32x4_dot_i16x8(odd(w1), a.odd1));
+template <class Act>
+inline Act PrepareAct(const uint8_t* codes);
+
+template <>
+inline ActWide PrepareAct<ActWide>(const uint8_t* codes) {
+  const v128_t a0 = wasm_v128_load(codes), a1 = wasm_v128_load(codes + 16);
+  return {wasm_i16x8_shr(wasm_i16x8_shl(a0, 8), 8), wasm_i16x8_shr(a0, 8), wasm_i16x8_shr(wasm_i16x8_shl(a1, 8), 8),
+          wasm_i16x8_shr(a1, 8)};
+}
+
+template <>
+inline ActSplit PrepareAct<ActSplit>(const uint8_t* codes) {
+  const v128_t a0 = wasm_v128_load(codes), a1 = wasm_v128_load(codes + 16);
+  const v128_t zero = wasm_i8x16_splat(0), s0 = wasm_i8x16_lt(a0, zero), s1 = wasm_i8x16_lt(a1, zero);
+  const v128_t m0 = wasm_i8x16_abs(a0), m1 = wasm_i8x16_abs(a1);
+  const v128_t neg = wasm_i16x8_add(wasm_u16x8_extadd_pairwise_u8x16(wasm_v128_and(m0, s0)),
+                                    wasm_u16x8_extadd_pairwise_u8x16(wasm_v128_and(m1, s1)));
+  return {m0, s0, m1, s1, wasm_u32x4_extadd_pairwise_u16x8(neg)};
+}
+
+// 32 unsigned byte codes (0..255) against ActWide: the even and odd bytes of each half
+// zero-extended to int16 and multiplied in pairs with the matching activations, so lane l sums
+// elements 4l..4l+3 of both halves, as the relaxed dots of the other formats do.
+inline v128_t DotUnsignedBytes(const uint8_t* codes, const ActWide& a) {
+  const v128_t w0 = wasm_v128_load(codes), w1 = wasm_v128_load(codes + 16), low8 = wasm_i16x8_splat(0xff);
+  const v128_t s0 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_and(w0, low8), a.even0),
+                                   wasm_i32x4_dot_i16x8(wasm_u16x8_shr(w0, 8), a.odd0));
+  const v128_t s1 = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_and(w1, low8), a.even1),
+                                   wasm_i32x4_dot_i16x8(wasm_u16x8_shr(w1, 8), a.odd1));
   return wasm_i32x4_add(s0, s1);
+}
+
+// 32 signed byte codes w (-128 included) against ActSplit: w * a = |a| * (w ^ sign(a)) + [a < 0] |a|,
+// since w ^ -1 = -w - 1. w ^ sign(a) is a valid int8 for every w, |a| is the 7-bit operand, a pair
+// of products is at most 2 * 128 * 127 in magnitude (no 16-bit saturation), so every lane sum
+// (elements 4l..4l+3 of both halves) is exact: one xor, one 16-bit relaxed dot and one widening per
+// half, where widening both operands takes two multiplies and more shifts.
+inline v128_t DotSignedBytes(const uint8_t* codes, const ActSplit& a) {
+  const v128_t w0 = wasm_v128_load(codes), w1 = wasm_v128_load(codes + 16);
+  const v128_t p0 = wasm_i32x4_extadd_pairwise_i16x8(dot_i8_i7_i16(wasm_v128_xor(w0, a.sign0), a.abs0));
+  const v128_t p1 = wasm_i32x4_extadd_pairwise_i16x8(dot_i8_i7_i16(wasm_v128_xor(w1, a.sign1), a.abs1));
+  return wasm_i32x4_add(wasm_i32x4_add(p0, p1), a.fix);
 }
 
 template <class Block>
@@ -107,24 +139,26 @@ struct FixedBlocks {  // GGML blocks: one head per 32 weights, blocks back to ba
   static const uint8_t* Head(const uint8_t* row, size_t b) { return row + b * sizeof(Block); }
 };
 
-// kWide: the codes are whole bytes (Dot takes ActWide, else ActBytes); kDotScaled: Dot returns 256
-// times the sums (the activation scales carry 2^-8).
+// Act: what Dot takes of a block's activations (ActBytes: as stored; the others prepared per call).
 struct Q4_1Format : FixedBlocks<BlockQ4_1> {  // value = q*d + m, activations Q8_1 (d, s = d*sum(q), qs)
   static constexpr size_t kActBytes = sizeof(BlockQ8_1), kActCodesAt = 4;
-  static constexpr bool kHasMin = true, kHasOffset = false, kWide = false, kDotScaled = false;
+  static constexpr bool kHasMin = true, kHasOffset = false;
+  using Act = ActBytes;
   v128_t Dot(const uint8_t* row, size_t b, const ActBytes& a) const { return DotNibbles(Head(row, b) + 4, a.a0, a.a1); }
 };
 
 struct Q4_0Format : FixedBlocks<BlockQ4_0> {  // value = (q - 8)*d, activations Q8_0; 8*sum(a) taken off per lane
   static constexpr size_t kActBytes = sizeof(BlockQ8_0), kActCodesAt = 2;
-  static constexpr bool kHasMin = false, kHasOffset = true, kWide = false, kDotScaled = false;
+  static constexpr bool kHasMin = false, kHasOffset = true;
+  using Act = ActBytes;
   v128_t Dot(const uint8_t* row, size_t b, const ActBytes& a) const { return DotNibbles(Head(row, b) + 2, a.a0, a.a1); }
 };
 
 struct Q8_0Format : FixedBlocks<BlockQ8_0> {  // value = q*d, q signed
   static constexpr size_t kActBytes = sizeof(BlockQ8_0), kActCodesAt = 2;
-  static constexpr bool kHasMin = false, kHasOffset = false, kWide = true, kDotScaled = true;
-  v128_t Dot(const uint8_t* row, size_t b, const ActWide& a) const { return DotBytes<true>(Head(row, b) + 2, a); }
+  static constexpr bool kHasMin = false, kHasOffset = false;
+  using Act = ActSplit;
+  v128_t Dot(const uint8_t* row, size_t b, const ActSplit& a) const { return DotSignedBytes(Head(row, b) + 2, a); }
 };
 
 // WQ (cpu/wq_reference.h): value = q*d + m per group of 32 << group_shift weights, [d][m][chunks];
@@ -132,15 +166,15 @@ struct Q8_0Format : FixedBlocks<BlockQ8_0> {  // value = q*d, q signed
 template <int kBits>
 struct WqFormat {
   static constexpr size_t kActBytes = sizeof(BlockQ8_1), kActCodesAt = 4, kChunkBytes = 4 * kBits;
-  static constexpr bool kHasMin = true, kHasOffset = false, kWide = kBits == 8, kDotScaled = false;
-  using Act = std::conditional_t<kWide, ActWide, ActBytes>;
+  static constexpr bool kHasMin = true, kHasOffset = false;
+  using Act = std::conditional_t<kBits == 8, ActWide, ActBytes>;
   size_t group_shift = 0, group_bytes = 0;
 
   const uint8_t* Head(const uint8_t* row, size_t b) const { return row + (b >> group_shift) * group_bytes; }
   v128_t Dot(const uint8_t* row, size_t b, const Act& a) const {
     const uint8_t* codes = Head(row, b) + 4 + (b & ((size_t{1} << group_shift) - 1)) * kChunkBytes;
     if constexpr (kBits == 8) {
-      return DotBytes<false>(codes, a);
+      return DotUnsignedBytes(codes, a);
     } else if constexpr (kBits == 4) {
       return DotNibbles(codes, a.a0, a.a1);
     } else {
@@ -163,27 +197,30 @@ struct WqFormat {
 };
 
 // What each token's activation row contributes, computed once per call for every row:
-// block scales d (and s for Q8_1) padded to whole groups, Q4_0's 8*sum(a) per lane, and for byte
-// codes the activations widened (ActWide).
+// block scales d (and s for Q8_1) padded to whole groups, Q4_0's 8*sum(a) per lane, and the
+// prepared activations of byte codes (Act other than ActBytes).
+template <class Act>
 struct ActivationSide {
   std::vector<float> d, s;
   std::vector<v128_t> offset;
-  std::vector<ActWide> wide;
+  std::vector<Act> acts;
 };
 
 template <class F>
-void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, ActivationSide& side) {
+constexpr bool kPreparedAct = !std::is_same_v<typename F::Act, ActBytes>;
+
+template <class F>
+void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, ActivationSide<typename F::Act>& side) {
   const size_t padded = (nb + kGroup - 1) / kGroup * kGroup;
   side.d.resize(nt * padded);
   if constexpr (F::kHasMin) side.s.resize(nt * padded);
   if constexpr (F::kHasOffset) side.offset.resize(nt * nb);
-  if constexpr (F::kWide) side.wide.resize(nt * nb);
+  if constexpr (kPreparedAct<F>) side.acts.resize(nt * nb);
   for (size_t k = 0; k < nt; ++k) {
     for (size_t b0 = 0; b0 < nb; b0 += kGroup) {  // scales four blocks at a time, zeros past the last
       auto head = [&](size_t b) { return y[k] + b * F::kActBytes; };
       const v128_t packed = LoadHeads(head, b0, nb - b0 < kGroup ? nb - b0 : kGroup);
-      const v128_t d = HalvesToFloats(packed);
-      wasm_v128_store(&side.d[k * padded + b0], F::kDotScaled ? wasm_f32x4_mul(d, wasm_f32x4_splat(0x1p-8f)) : d);
+      wasm_v128_store(&side.d[k * padded + b0], HalvesToFloats(packed));
       if constexpr (F::kHasMin) wasm_v128_store(&side.s[k * padded + b0], HighHalvesToFloats(packed));
     }
     if constexpr (F::kHasOffset) {
@@ -194,13 +231,8 @@ void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, Activatio
             dot_i8_i7_add(wasm_v128_load(a + 16), eights, dot_i8_i7_add(wasm_v128_load(a), eights, wasm_i32x4_splat(0)));
       }
     }
-    if constexpr (F::kWide) {
-      for (size_t b = 0; b < nb; ++b) {
-        const uint8_t* a = y[k] + b * F::kActBytes + F::kActCodesAt;
-        const v128_t a0 = wasm_v128_load(a), a1 = wasm_v128_load(a + 16);
-        side.wide[k * nb + b] = {wasm_i16x8_shr(wasm_i16x8_shl(a0, 8), 8), wasm_i16x8_shr(a0, 8),
-                                 wasm_i16x8_shr(wasm_i16x8_shl(a1, 8), 8), wasm_i16x8_shr(a1, 8)};
-      }
+    if constexpr (kPreparedAct<F>) {
+      for (size_t b = 0; b < nb; ++b) side.acts[k * nb + b] = PrepareAct<typename F::Act>(y[k] + b * F::kActBytes + F::kActCodesAt);
     }
   }
 }
@@ -210,7 +242,7 @@ void PrepareActivations(const uint8_t* const* y, size_t nt, size_t nb, Activatio
 // gives the same floats; RT > 1 lets a single token's chains of multiply-adds interleave.
 template <class F, size_t NT, size_t RT>
 __attribute__((noinline)) void Tile(const F& f, const uint8_t* w, size_t row_step, const uint8_t* const* y,
-                                    const ActivationSide& side, size_t nb, float* out, size_t out_step, size_t out_stride) {
+                                    const ActivationSide<typename F::Act>& side, size_t nb, float* out, size_t out_step, size_t out_stride) {
   const size_t padded = (nb + kGroup - 1) / kGroup * kGroup;
   v128_t acc[NT][RT];
   for (size_t k = 0; k < NT; ++k) {
@@ -236,8 +268,8 @@ __attribute__((noinline)) void Tile(const F& f, const uint8_t* w, size_t row_ste
       const size_t b = b0 + J;
       for (size_t k = 0; k < NT; ++k) {
         const auto a = [&] {
-          if constexpr (F::kWide) {
-            return side.wide[k * nb + b];
+          if constexpr (kPreparedAct<F>) {
+            return side.acts[k * nb + b];
           } else {
             const uint8_t* codes = y[k] + b * F::kActBytes + F::kActCodesAt;
             return ActBytes{wasm_v128_load(codes), wasm_v128_load(codes + 16)};
@@ -265,7 +297,7 @@ __attribute__((noinline)) void Tile(const F& f, const uint8_t* w, size_t row_ste
 template <class F, size_t NT>
 void TokenTile(const F& f, const uint8_t* w, size_t row_bytes, size_t n_rows, const uint8_t* const* y, size_t nb,
                float* out, size_t out_stride) {
-  thread_local ActivationSide side;
+  thread_local ActivationSide<typename F::Act> side;
   PrepareActivations<F>(y, NT, nb, side);
   size_t r = 0;
   if constexpr (NT == 1) {
