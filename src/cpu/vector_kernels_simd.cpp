@@ -381,7 +381,18 @@ void L2NormalizeInplace(float* x, size_t n) {
   Scale(x, 1.0f / (norm > 1e-12f ? norm : 1e-12f), n);
 }
 
+// Highway 1.0 emulates f32 -> f16 where the target has no conversion instruction (wasm, SSE4,
+// emulated and scalar targets) by truncating the mantissa; the KV cache's halves must round to
+// nearest even as F16C and NEON do, or wasm and native decode drift apart.
+constexpr bool kHalfDemoteRounds = HWY_TARGET != HWY_WASM && HWY_TARGET != HWY_WASM_EMU256 &&
+                                   HWY_TARGET != HWY_SSE4 && HWY_TARGET != HWY_SSSE3 &&
+                                   HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR;
+
 void F32ToF16(const float* x, uint16_t* y, size_t n) {
+  if constexpr (!kHalfDemoteRounds) {  // a KV row per token: the scalar rounding costs nothing
+    for (size_t i = 0; i < n; ++i) y[i] = float_to_half(x[i]);
+    return;
+  }
   const DF df;
   const DH dh;
   ForEach(n, [&](size_t i) { hn::StoreU(hn::DemoteTo(dh, hn::LoadU(df, x + i)), dh, reinterpret_cast<hwy::float16_t*>(y + i)); },
@@ -389,6 +400,10 @@ void F32ToF16(const float* x, uint16_t* y, size_t n) {
 }
 
 void F16RoundInplace(float* x, size_t n) {
+  if constexpr (!kHalfDemoteRounds) {
+    for (size_t i = 0; i < n; ++i) x[i] = half_to_float(float_to_half(x[i]));
+    return;
+  }
   const DF df;
   const DH dh;
   ForEach(n, [&](size_t i) { hn::StoreU(hn::PromoteTo(df, hn::DemoteTo(dh, hn::LoadU(df, x + i))), df, x + i); },

@@ -192,6 +192,30 @@ void check_f16_rows() {
   }
 }
 
+// f32 -> f16 (the KV cache's rows) rounds to nearest even like the scalar conversion, ties,
+// subnormals, overflow and odd lengths included.
+void check_f32_to_f16() {
+  auto x = random_floats(1001, 77);
+  for (size_t i = 0; i < x.size(); i += 5) x[i] *= 1e-5f;  // subnormal halves
+  const float edges[] = {65504.0f, 65520.0f, 1e6f, -1e6f, 1e-8f, -0.0f, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048,
+                         2049.0f, 2051.0f, 6.1e-5f};
+  std::copy(std::begin(edges), std::end(edges), x.begin());
+  for (size_t n : {size_t{1}, size_t{7}, size_t{64}, x.size()}) {
+    std::vector<uint16_t> y(n, 0xffff);
+    f32_to_f16(x.data(), y.data(), n);
+    std::vector<float> r(x.begin(), x.begin() + n);
+    f16_round_inplace(r.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      ++checks;
+      const uint16_t want = float_to_half(x[i]);
+      const float want_rounded = half_to_float(want);
+      if ((y[i] != want || std::memcmp(&r[i], &want_rounded, sizeof want_rounded) != 0) && ++failures <= 20) {
+        std::printf("FAIL f32_to_f16 n=%zu at %zu: %.9g -> 0x%04x (round %.9g) vs 0x%04x\n", n, i, x[i], y[i], r[i], want);
+      }
+    }
+  }
+}
+
 // The packed outer-product product (bias included) against a double one: partial last panels,
 // token counts around the register tile's (6 tokens relaxed, 5 SIMD128) and several tiles' worth.
 void check_packed_f32() {
@@ -232,6 +256,7 @@ int main() {
   check_dot_f32();
   check_gelu_attention();
   check_f16_rows();
+  check_f32_to_f16();
   check_packed_f32();
   std::printf("%d of %d checks failed\n", failures, checks);
   return failures == 0 ? 0 : 1;
