@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
 #include "core/fp16.h"
 #include "cpu/kernels.h"
 #include "cpu/quant_blocks.h"
+#include "models/softmax_exp.h"
 
 namespace webaccel {
 
@@ -243,17 +243,8 @@ void LlamaSession::attend(size_t il, size_t n_tokens) {
       cpu::dot_f16_f32_rows(k_layer + kvh * hd, kv_dim, n_keys, q.data(), hd, heads, hd, scores.data(), n_keys);
       for (size_t i = 0; i < heads; ++i) {
         float* p = scores.data() + i * n_keys;
-        float row_max = -std::numeric_limits<float>::infinity();
-        for (size_t j = 0; j < n_keys; ++j) {
-          p[j] *= scale;
-          row_max = std::max(row_max, p[j]);
-        }
-        double denom = 0.0;
-        for (size_t j = 0; j < n_keys; ++j) {
-          p[j] = std::exp(p[j] - row_max);
-          denom += p[j];
-        }
-        const float inv = static_cast<float>(1.0 / denom);
+        for (size_t j = 0; j < n_keys; ++j) p[j] *= scale;
+        const float inv = exp_shifted_inplace(p, n_keys);
         for (size_t j = 0; j < n_keys; ++j) p[j] = half_to_float(float_to_half(p[j] * inv));
       }
       cpu::axpy_f16_rows(scores.data(), n_keys, v_layer + kvh * hd, kv_dim, n_keys, acc.data(), hd, heads, hd);

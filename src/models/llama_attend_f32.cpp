@@ -1,11 +1,10 @@
 // Attention over an f32 KV cache, in f32 throughout as llama.cpp's CPU path with an f32 cache
 // computes it (flash attention off): scores, softmax with a double sum, probability-weighted V.
 #include <algorithm>
-#include <cmath>
-#include <limits>
 
 #include "cpu/kernels.h"
 #include "models/llama.h"
+#include "models/softmax_exp.h"
 
 namespace webaccel {
 
@@ -23,17 +22,8 @@ void LlamaSession::attend_f32(size_t il, size_t n_tokens) {
       const size_t t = task / hp.n_head, h = task % hp.n_head, kvh = h / group;
       const size_t n_keys = n_past_ + t + 1;  // causal: keys up to and including this position
       const float* q = qkv_.data() + t * qkv_stride + h * hd;
-      float row_max = -std::numeric_limits<float>::infinity();
-      for (size_t j = 0; j < n_keys; ++j) {
-        scores[j] = cpu::dot_f32(k_layer + j * kv_dim + kvh * hd, q, hd) * scale;
-        row_max = std::max(row_max, scores[j]);
-      }
-      double sum = 0.0;
-      for (size_t j = 0; j < n_keys; ++j) {
-        scores[j] = std::exp(scores[j] - row_max);
-        sum += scores[j];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
+      for (size_t j = 0; j < n_keys; ++j) scores[j] = cpu::dot_f32(k_layer + j * kv_dim + kvh * hd, q, hd) * scale;
+      const float inv = exp_shifted_inplace(scores.data(), n_keys);
       float* out = attn_out_.data() + t * hp.n_head * hd + h * hd;
       std::fill_n(out, hd, 0.0f);
       for (size_t j = 0; j < n_keys; ++j) {
