@@ -2,12 +2,14 @@
 // Chromium, each in a fresh page, plus the native CLI on the same inputs:
 //   node bench/browser/run_bench.mjs [--threads 1,2] [--browser chromium|firefox] [--out bench/out/browser.json]
 //     [--runs llm-webaccel,embed-webaccel,...] [--simd relaxed,simd128] [--dist build/DIR/dist[,build/DIR2/dist]]
-//     [--native BIN[,BIN2]]
+//     [--native BIN[,BIN2]] [--native-simd 512,128]
 // --simd: the webaccel builds to measure; 'relaxed' is what the page picks (relaxed SIMD where its
 // probe passes, else SIMD128), 'simd128' forces the plain build. --dist: webaccel's wasm build from a
 // build directory of one's own instead of web/dist (relative to the repository root); several, comma
 // separated, are measured one after the other in the same run (A/B). WEBACCEL_BIN: the native CLI;
 // --native: several native CLIs, each measured (the first is WEBACCEL_BIN's default otherwise).
+// --native-simd: each native CLI once per listed WEBACCEL_CPU_SIMD (128: SSE4, as wide as wasm's
+// SIMD; 256: AVX2; 512: the best the CPU has), to tell vector width from browser overhead.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -28,9 +30,11 @@ const RUNS = arg('--runs', 'llm-webaccel,llm-wllama,embed-webaccel,embed-transfo
 const SIMD = arg('--simd', 'relaxed').split(',');
 const DISTS = arg('--dist', null)?.split(',') ?? [null];
 const NATIVE_BINS = arg('--native', null)?.split(',') ?? [BIN];
+const NATIVE_SIMD = arg('--native-simd', null)?.split(',') ?? [null];
 
 // The native engine on the same prompt (tokenized the same way) and sentences.
-function native(threads, bin = BIN) {
+function native(threads, bin = BIN, simd = null) {
+  const env = simd ? { ...process.env, WEBACCEL_CPU_SIMD: simd } : process.env;
   const gguf = join(ROOT, 'models', 'smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf');
   const json = join(tmpdir(), `webaccel-native-${threads}.json`);
   const prompt = 'The history of the printing press begins in the fifteenth century, when Johannes Gutenberg ' +
@@ -38,7 +42,7 @@ function native(threads, bin = BIN) {
   const rows = [];
   for (let i = 0; i < 3; ++i) {
     execFileSync(bin, ['generate', '-m', gguf, '-p', prompt, '--no-chat', '-n', '64', '--temperature', '0', '--ignore-eos', '-q',
-      '-c', '512', '-t', String(threads), '--json', json], { stdio: 'ignore' });
+      '-c', '512', '-t', String(threads), '--json', json], { stdio: 'ignore', env });
     rows.push(JSON.parse(readFileSync(json, 'utf8')));
   }
   const med = (k) => rows.map((r) => r[k]).sort((a, b) => a - b)[1];
@@ -49,8 +53,8 @@ function native(threads, bin = BIN) {
     'The committee will publish its final report on renewable energy next spring.',
   ][i % 4] + ` (${i})`);
   const err = spawnSync(bin, ['embed', '-m', join(ROOT, 'models', 'minilm'), '-t', String(threads), '-o', '/dev/null', ...sentences],
-    { stdio: ['ignore', 'ignore', 'pipe'] }).stderr.toString();
-  return { threads, bin, promptTokensPerSecond: med('prompt_tokens_per_second'), decodeTokensPerSecond: med('decode_tokens_per_second'),
+    { stdio: ['ignore', 'ignore', 'pipe'], env }).stderr.toString();
+  return { threads, bin, cpuSimd: rows[0].cpu_simd, promptTokensPerSecond: med('prompt_tokens_per_second'), decodeTokensPerSecond: med('decode_tokens_per_second'),
     sentencesPerSecond: Number(err.match(/([\d.]+) sentences\/s/)?.[1]) };
 }
 
@@ -76,8 +80,10 @@ async function measure(run, threads, simd, dist) {
 try {
   for (const threads of threadList) {
     for (const bin of NATIVE_BINS) {
-      results.native.push(native(threads, bin));
-      console.log(JSON.stringify(results.native.at(-1)));
+      for (const simd of NATIVE_SIMD) {
+        results.native.push(native(threads, bin, simd));
+        console.log(JSON.stringify(results.native.at(-1)));
+      }
     }
     for (const run of RUNS) {
       for (const simd of run.endsWith('-webaccel') ? SIMD : ['relaxed']) {

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/output_file.h"
 #include "core/error.h"
+#include "cpu/kernels.h"
 #include "format/package.h"
 #include "gpu/llama_runner.h"
 #include "models/llama.h"
@@ -130,6 +131,7 @@ void run_generate(const GenerateOptions& o) {
     j["decode_tokens_per_second"] = decode_tps;
     j["threads"] = pool.size();
     j["backend"] = session.backend_description();
+    j["cpu_simd"] = cpu::simd_target_name();  // the CPU kernels' target (WEBACCEL_CPU_SIMD caps it)
     j["backend_notes"] = session.notes();
     j["load_seconds"] = session.load_seconds();
     j["precompile_seconds"] = session.precompile_seconds();

@@ -15,6 +15,7 @@
 #include "core/fp16.h"
 #include "cpu/kernels.h"
 #include "cpu/quant_blocks.h"
+#include "cpu/simd_width.h"
 #include "cpu/wasm_f16.h"
 #include "cpu/wasm_relaxed_kernels.h"
 
@@ -627,6 +628,9 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace webaccel::cpu {
+
+// WEBACCEL_CPU_SIMD (cpu/simd_width.h), applied while the program starts, before any kernel runs.
+[[maybe_unused]] const bool kSimdWidthFromEnv = apply_simd_width_from_env();
 
 HWY_EXPORT(QuantizeActivation);
 HWY_EXPORT(DotRows);
