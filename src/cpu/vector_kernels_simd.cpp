@@ -389,7 +389,16 @@ constexpr bool kHalfDemoteRounds = HWY_TARGET != HWY_WASM && HWY_TARGET != HWY_W
                                    HWY_TARGET != HWY_EMU128 && HWY_TARGET != HWY_SCALAR;
 
 void F32ToF16(const float* x, uint16_t* y, size_t n) {
-  if constexpr (!kHalfDemoteRounds) {  // a KV row per token: the scalar rounding costs nothing
+#if HWY_TARGET == HWY_WASM
+  size_t i = 0;  // cpu/wasm_f16.h: the rounding float_to_half does, eight at a time
+  for (; i + 8 <= n; i += 8) {
+    wasm_v128_store(y + i, wasm_u16x8_narrow_i32x4(wasm_f16::halves_rne(wasm_v128_load(x + i)),
+                                                   wasm_f16::halves_rne(wasm_v128_load(x + i + 4))));
+  }
+  for (; i < n; ++i) y[i] = float_to_half(x[i]);
+  return;
+#endif
+  if constexpr (!kHalfDemoteRounds) {  // SSE4 and below: a KV row per token, the scalar rounding is cheap
     for (size_t i = 0; i < n; ++i) y[i] = float_to_half(x[i]);
     return;
   }
@@ -400,6 +409,14 @@ void F32ToF16(const float* x, uint16_t* y, size_t n) {
 }
 
 void F16RoundInplace(float* x, size_t n) {
+#if HWY_TARGET == HWY_WASM
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    wasm_v128_store(x + i, wasm_f16::floats_from_halves(wasm_f16::halves_rne(wasm_v128_load(x + i))));
+  }
+  for (; i < n; ++i) x[i] = half_to_float(float_to_half(x[i]));
+  return;
+#endif
   if constexpr (!kHalfDemoteRounds) {
     for (size_t i = 0; i < n; ++i) x[i] = half_to_float(float_to_half(x[i]));
     return;

@@ -11,6 +11,7 @@
 #include <wasm_simd128.h>
 
 #include <cmath>
+#include <cstdint>
 
 namespace webaccel::cpu::wasm_f16 {
 
@@ -27,6 +28,35 @@ inline v128_t low_scaled(v128_t h) {  // halves 0..3
 }
 inline v128_t high_scaled(v128_t h) {  // halves 4..7
   return scaled_from_high_halves(wasm_i16x8_shuffle(wasm_i32x4_splat(0), h, 4, 12, 5, 13, 6, 14, 7, 15));
+}
+
+// Four floats to halves rounded to nearest even, bit for bit float_to_half (core/fp16.h), one
+// per i32 lane (low 16 bits): below 2^-14 the float adder itself rounds |x| + 0.5 at the half's
+// subnormal step; above, the mantissa is rebiased and rounded by adding 0xfff plus its lowest kept
+// bit; 65520 and up become infinity, NaN the quiet 0x7e00.
+inline v128_t halves_rne(v128_t x) {
+  const v128_t sign = wasm_v128_and(x, wasm_i32x4_splat(INT32_MIN));
+  const v128_t f = wasm_v128_xor(x, sign);
+  const v128_t half_magic = wasm_i32x4_splat(126 << 23);  // 0.5f
+  const v128_t subnormal = wasm_i32x4_sub(wasm_f32x4_add(f, half_magic), half_magic);
+  const v128_t odd = wasm_v128_and(wasm_u32x4_shr(f, 13), wasm_i32x4_splat(1));
+  const v128_t rebias = wasm_i32x4_splat(static_cast<int32_t>(0xc8000fffu));  // (15 - 127) << 23, plus 0xfff
+  const v128_t normal = wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_add(f, rebias), odd), 13);
+  const v128_t inf_nan = wasm_v128_bitselect(wasm_i32x4_splat(0x7e00), wasm_i32x4_splat(0x7c00),
+                                             wasm_i32x4_gt(f, wasm_i32x4_splat(0x7f800000)));
+  v128_t h = wasm_v128_bitselect(subnormal, normal, wasm_i32x4_lt(f, wasm_i32x4_splat(0x38800000)));
+  h = wasm_v128_bitselect(inf_nan, h, wasm_i32x4_gt(f, wasm_i32x4_splat(0x477fefff)));
+  return wasm_v128_or(h, wasm_u32x4_shr(sign, 16));
+}
+
+// Halves (low 16 bits of each i32 lane) to floats, bit for bit half_to_float: magnitudes moved into
+// float position and scaled by 2^112 (exact for subnormals too), exponent 31 made inf/NaN.
+inline v128_t floats_from_halves(v128_t h) {
+  const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+  const v128_t magnitude = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+  const v128_t finite = wasm_f32x4_mul(magnitude, wasm_f32x4_splat(kUp));
+  const v128_t special = wasm_v128_or(magnitude, wasm_i32x4_splat(0x70000000));
+  return wasm_v128_or(wasm_v128_bitselect(special, finite, wasm_i32x4_gt(magnitude, wasm_i32x4_splat(0x0f7fe000))), sign);
 }
 
 }  // namespace webaccel::cpu::wasm_f16

@@ -200,7 +200,18 @@ void check_f32_to_f16() {
   const float edges[] = {65504.0f, 65520.0f, 1e6f, -1e6f, 1e-8f, -0.0f, 1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048,
                          2049.0f, 2051.0f, 6.1e-5f};
   std::copy(std::begin(edges), std::end(edges), x.begin());
-  for (size_t n : {size_t{1}, size_t{7}, size_t{64}, x.size()}) {
+  // Every half's rounding boundary (the midpoint to the next half, and the floats either side of
+  // it), both signs, then infinities and NaN: the wasm conversion rounds with its own arithmetic.
+  for (uint16_t h = 0; h < 0x7c00; ++h) {
+    const double next = h + 1 < 0x7c00 ? half_to_float(static_cast<uint16_t>(h + 1)) : 65536.0;
+    const float mid = static_cast<float>((half_to_float(h) + next) / 2);
+    for (float v : {mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1e30f)}) {
+      x.push_back(v);
+      x.push_back(-v);
+    }
+  }
+  for (float v : {INFINITY, -INFINITY, NAN, -NAN}) x.push_back(v);
+  for (size_t n : {size_t{1}, size_t{7}, size_t{64}, size_t{1001}, x.size()}) {
     std::vector<uint16_t> y(n, 0xffff);
     f32_to_f16(x.data(), y.data(), n);
     std::vector<float> r(x.begin(), x.begin() + n);
