@@ -40,7 +40,6 @@ HWY_INLINE float F16(uint16_t h) {
 // Quantizes one 32-float block to int8 with scale amax/127; returns the scale, stores codes.
 HWY_INLINE float QuantizeBlock(const float* HWY_RESTRICT x, int8_t* HWY_RESTRICT q, int* sum) {
   const hn::ScalableTag<float> df;
-  constexpr size_t kMaxLanes = 16;
   const size_t N = hn::Lanes(df);
   auto vmax = hn::Zero(df);
   for (size_t i = 0; i < kQK; i += N) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, x + i)));
@@ -48,16 +47,14 @@ HWY_INLINE float QuantizeBlock(const float* HWY_RESTRICT x, int8_t* HWY_RESTRICT
   const float d = amax / 127.0f;
   const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
   const hn::Rebind<int32_t, decltype(df)> di;
-  int32_t lanes[kMaxLanes];
-  int s = 0;
-  for (size_t i = 0; i < kQK; i += N) {
-    hn::StoreU(hn::NearestInt(hn::Mul(hn::LoadU(df, x + i), hn::Set(df, id))), di, lanes);
-    for (size_t j = 0; j < N; ++j) {
-      q[i + j] = static_cast<int8_t>(lanes[j]);
-      s += lanes[j];
-    }
+  const hn::Rebind<int8_t, decltype(df)> di8;
+  auto codes_sum = hn::Zero(di);
+  for (size_t i = 0; i < kQK; i += N) {  // codes within +-127: narrowing never saturates
+    const auto codes = hn::NearestInt(hn::Mul(hn::LoadU(df, x + i), hn::Set(df, id)));
+    codes_sum = hn::Add(codes_sum, codes);
+    hn::StoreU(hn::DemoteTo(di8, codes), di8, q + i);
   }
-  *sum = s;
+  *sum = hn::GetLane(hn::SumOfLanes(di, codes_sum));
   return d;
 }
 
