@@ -25,7 +25,7 @@ for n in names:
     for line in open(f"{out}/variant_{n}.md"):
         if line.startswith("# copy"): copy[n] = float(re.search(r"([\d.]+) GB/s", line).group(1))
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 9 and cells[0] not in ("format", "---"): table.setdefault((cells[0], cells[1]), {})[n] = (float(cells[5]), cells[3])
+        if len(cells) >= 9 and cells[0] not in ("format", "---"): table.setdefault((cells[0], cells[1]), {})[n] = (float(cells[5]), cells[3])
 print("\n| format | rows x cols | " + " | ".join(f"{n} GB/s (of copy)" for n in names) + " | best / committed |")
 print("|---|---|" + "---:|" * (len(names) + 1))
 for (f, s), r in table.items():
