@@ -29,7 +29,7 @@ for (const threads of threadList) {
   const info = llm.info();
   const s = await checkSmollm2((p, o) => llm.generate(p, o), golden, native, llamaLogits);
   llm.dispose();
-  console.log(`SmolLM2, wasm ${info.variant} (${info.simd}), ${threads} thread(s); logits bound vs llama.cpp ${s.bound.toExponential(2)}`);
+  console.log(`SmolLM2, wasm ${info.variant} (${info.simd}), ${threads} thread(s); logits bound vs the nearer of llama.cpp and native ${s.bound.toExponential(2)}`);
   console.log('case  prompt-tok  agree-native  agree-llama.cpp  native-agrees-llama.cpp  rel-L2-native  rel-L2-llama.cpp  decode-tok/s  status');
   for (const r of s.rows) {
     console.log(`${String(r.case).padStart(4)}  ${(r.promptTokensOk ? 'same' : 'DIFF').padStart(10)}  ${`${r.agreeNative}/${r.n}`.padStart(12)}` +
