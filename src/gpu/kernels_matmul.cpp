@@ -210,8 +210,7 @@ void Kernels::gemv(const GpuMatrix& w, GemvInput input, BufferView x, BufferView
     views[4] = bias ? *bias : x;  // x again when unused: read-only bindings may alias
     views[5] = y;
     views[6] = aux;
-    run(p, as_params(matmul_params(w, r, 1, bias, accumulate, eps)), views,
-        static_cast<uint32_t>((r.rows + t->rows() - 1) / t->rows()));
+    run(p, as_params(matmul_params(w, r, 1, bias, accumulate, eps)), views, t->workgroups(r.rows));
   }
 }
 

@@ -34,6 +34,16 @@ void place(uint64_t start, uint64_t bytes, uint64_t element, uint64_t& offset, u
   size = (start - offset + bytes + 3) / 4 * 4;
 }
 
+// WEBACCEL_GPU_GEMV_GRID=N caps the GEMV's workgroups at N, each looping over row tiles (for
+// timing grid sizes on a real GPU: WebGPU does not say how many compute units there are).
+uint32_t gemv_grid_from_env() {
+  static const uint32_t grid = [] {
+    const char* e = std::getenv("WEBACCEL_GPU_GEMV_GRID");
+    return e && *e ? static_cast<uint32_t>(std::strtoul(e, nullptr, 10)) : 0u;
+  }();
+  return grid;
+}
+
 }  // namespace
 
 MatmulTiling matmul_tiling(const GpuFormat& f, uint64_t cols, uint32_t tokens, bool subgroups) {
@@ -90,7 +100,13 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   // Loading the first step before preparing x gained 6-7% where a step is at most 4 units per
   // thread, and lost 30% at 6 (WQ8 4096x11008, upt 3 x 2 quads: registers; H200, docs/benchmarks.md).
   t.hoist = t.upt * t.step_quads <= 4;
+  t.grid = gemv_tuning.grid ? gemv_tuning.grid : gemv_grid_from_env();
   return t;
+}
+
+uint32_t GemvTiling::workgroups(uint64_t rows_in_range) const {
+  const uint64_t tiles = (rows_in_range + rows() - 1) / rows();
+  return static_cast<uint32_t>(grid ? std::min<uint64_t>(tiles, grid) : tiles);
 }
 
 void override_gemv_for_tuning(const GemvTuning& t) { gemv_tuning = t; }

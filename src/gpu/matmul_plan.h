@@ -28,7 +28,9 @@ struct GemvTiling {
   uint32_t row_quads = 4;  // rows per workgroup / 4
   uint32_t step_quads = 2; // quads whose loads are issued together (divides row_quads)
   bool hoist = true;       // the first step's loads issued before x is prepared
+  uint32_t grid = 0;       // most workgroups dispatched, each looping over tiles (0: one per tile)
   uint32_t rows() const { return 4 * row_quads; }
+  uint32_t workgroups(uint64_t rows_in_range) const;
 };
 // int8_x: the kernel composed with lib_gemv_i8x.wgsl (x costs a quarter of the registers).
 std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_t cols, bool subgroups,
@@ -37,6 +39,7 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
 struct GemvTuning {
   uint32_t wg = 0, upt_max = 0, row_quads = 0, step_quads = 0;
   bool off = false;
+  uint32_t grid = 0;
 };
 void override_gemv_for_tuning(const GemvTuning& t);
 

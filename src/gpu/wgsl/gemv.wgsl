@@ -10,7 +10,8 @@
 // and a scale are loaded, and consecutive threads read consecutive units (coalesced). matmul.wgsl
 // reloads x for every four rows instead, with threads 128 bytes apart: that, not the weights, bound
 // its speed. Each four rows' partial sums are reduced with one vec4 subgroupAdd; the subgroups'
-// totals meet in workgroup memory once at the end.
+// totals meet in workgroup memory once per tile. A workgroup takes one tile of rows, or with a
+// capped grid (GemvTiling::grid) loops over tiles wid.x, wid.x + nwg.x, ...
 override wg: u32 = 128;       // a power of two, >= units per row / upt
 override upt: u32 = 1;        // units per thread and row: 1..4
 override row_quads: u32 = 4;  // rows per workgroup / 4: a multiple of step_quads
@@ -139,17 +140,18 @@ fn store_quad(at: u32, v: vec4<f32>) {
 }
 
 @compute @workgroup_size(wg)
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
   let upr = p.cols / unit_w;  // units per row
   let rows_per_wg = 4u * row_quads;
-  let row0 = wid.x * rows_per_wg;
+  let n_tiles = (p.n_rows + rows_per_wg - 1u) / rows_per_wg;
   let sg_size = subgroupAdd(1u);
   let lane = subgroupExclusiveAdd(1u);
   let sg = lid / sg_size;
   // The first step's weights are in flight while x is read and prepared: with short rows and few
   // rows per workgroup, preparing x is as long as streaming the rows.
   var w: StepUnits;
-  if (hoist) { w = load_step(row0, 0u, upr, lid); }
+  if (hoist) { w = load_step(wid.x * rows_per_wg, 0u, upr, lid); }
   // The thread's inputs: units lid, lid + wg, ... of x (zeros past the row).
   var x0 = thread_x(lid, upr);
   var x1: UnitX;
@@ -174,39 +176,50 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let xb = thread_input(x1);
   let xc = thread_input(x2);
   let xd = thread_input(x3);
-  for (var q = 0u; q < row_quads; q += step_quads) {
-    let ra = quad_rows(row0, q);
-    let rb = quad_rows(row0, q + 1u);
-    let rc = quad_rows(row0, q + 2u);
-    let rd = quad_rows(row0, q + 3u);
-    // Every load of the step issued before any arithmetic.
-    if (q > 0u || !hoist) { w = load_step(row0, q, upr, lid); }
-    let wa = w.a;
-    let wb = w.b;
-    let wc = w.c;
-    let wd = w.d;
-    let ta = subgroupAdd(quad_dot(wa, ra, upr, lid, xa, xb, xc, xd));
-    if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q, ta); }
-    if (step_quads > 1u) {
-      let tb = subgroupAdd(quad_dot(wb, rb, upr, lid, xa, xb, xc, xd));
-      if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q + 4u, tb); }
-    }
-    if (step_quads > 2u) {
-      let tc = subgroupAdd(quad_dot(wc, rc, upr, lid, xa, xb, xc, xd));
-      let td = subgroupAdd(quad_dot(wd, rd, upr, lid, xa, xb, xc, xd));
-      if (lane == 0u) {
-        store_quad(sg * rows_per_wg + 4u * q + 8u, tc);
-        store_quad(sg * rows_per_wg + 4u * q + 12u, td);
+  // Tiles wid.x, wid.x + nwg.x, ...: with fewer workgroups than tiles (GemvTiling::grid), x is
+  // prepared once for several tiles and the next tile's first loads overlap this tile's reduction.
+  var tile = wid.x;
+  loop {
+    let row0 = tile * rows_per_wg;
+    for (var q = 0u; q < row_quads; q += step_quads) {
+      let ra = quad_rows(row0, q);
+      let rb = quad_rows(row0, q + 1u);
+      let rc = quad_rows(row0, q + 2u);
+      let rd = quad_rows(row0, q + 3u);
+      // Every load of the step issued before any arithmetic.
+      if (q > 0u || !hoist) { w = load_step(row0, q, upr, lid); }
+      let wa = w.a;
+      let wb = w.b;
+      let wc = w.c;
+      let wd = w.d;
+      let ta = subgroupAdd(quad_dot(wa, ra, upr, lid, xa, xb, xc, xd));
+      if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q, ta); }
+      if (step_quads > 1u) {
+        let tb = subgroupAdd(quad_dot(wb, rb, upr, lid, xa, xb, xc, xd));
+        if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q + 4u, tb); }
+      }
+      if (step_quads > 2u) {
+        let tc = subgroupAdd(quad_dot(wc, rc, upr, lid, xa, xb, xc, xd));
+        let td = subgroupAdd(quad_dot(wd, rd, upr, lid, xa, xb, xc, xd));
+        if (lane == 0u) {
+          store_quad(sg * rows_per_wg + 4u * q + 8u, tc);
+          store_quad(sg * rows_per_wg + 4u * q + 12u, td);
+        }
       }
     }
-  }
-  workgroupBarrier();
-  if (lid < rows_per_wg && row0 + lid < p.n_rows) {
-    var v = 0.0;
-    for (var s = 0u; s < (wg + sg_size - 1u) / sg_size; s++) { v += red_partials[s * rows_per_wg + lid]; }
-    let yr = p.y_row0 + row0 + lid;
-    if ((p.flags & FLAG_BIAS) != 0u) { v += bias[yr]; }
-    if ((p.flags & FLAG_ACCUMULATE) != 0u) { v += y[yr]; }
-    y[yr] = v;
+    let next = tile + nwg.x;
+    if (hoist && next < n_tiles) { w = load_step(next * rows_per_wg, 0u, upr, lid); }
+    workgroupBarrier();
+    if (lid < rows_per_wg && row0 + lid < p.n_rows) {
+      var v = 0.0;
+      for (var s = 0u; s < (wg + sg_size - 1u) / sg_size; s++) { v += red_partials[s * rows_per_wg + lid]; }
+      let yr = p.y_row0 + row0 + lid;
+      if ((p.flags & FLAG_BIAS) != 0u) { v += bias[yr]; }
+      if ((p.flags & FLAG_ACCUMULATE) != 0u) { v += y[yr]; }
+      y[yr] = v;
+    }
+    if (next >= n_tiles) { break; }
+    workgroupBarrier();  // red_partials is the next tile's
+    tile = next;
   }
 }

@@ -95,21 +95,30 @@ fn dot_crumbs(w: u32, t: ThreadX, g: u32) -> i32 {
 override code_offset: f32 = select(0.0, 128.0, bits == 8u);  // word_idots' bytes are code - code_offset
 
 // One row's unit dotted with the thread's x.
-fn row_unit_dot(c: vec4<u32>, h: vec2<u32>, row: u32, u: u32, t: ThreadX) -> f32 {
+// sw, sw1: the (d, m) words of its first and second segment where early_scale() (lib_matmul_io).
+fn row_unit_dot(c: vec4<u32>, h: vec2<u32>, sw: u32, sw1: u32, row: u32, u: u32, t: ThreadX) -> f32 {
   let id = word_idots(c, h, t);
   if (n_seg == 1u) {  // one weight scale for the unit: sum the integers of each x scale first
-    let s = segment_scale(p.scale_base, p.cols, row, u, 0u);
+    var s = unpack2x16float(sw);
+    if (!early_scale()) { s = segment_scale(p.scale_base, p.cols, row, u, 0u); }
     var xd = f32((id.x + id.y) + (id.z + id.w)) * t.dx.x;
     if (unit_w == 64u) { xd = f32(id.x + id.y) * t.dx.x + f32(id.z + id.w) * t.dx.y; }
     return s.x * xd + (s.y + code_offset * s.x) * t.sum_all;
   }
-  let s = word_scales(p.scale_base, p.cols, row, u);
+  var s: WordScales;
+  if (early_scale()) {  // n_seg 2: words 0, 1 in the first segment, 2, 3 in the second
+    let a = unpack2x16float(sw);
+    let b = unpack2x16float(sw1);
+    s = WordScales(vec4<f32>(a.x, a.x, b.x, b.x), vec4<f32>(a.y, a.y, b.y, b.y));
+  } else {
+    s = word_scales(p.scale_base, p.cols, row, u);
+  }
   let dx = select(vec4<f32>(t.dx.x), vec4<f32>(t.dx.xx, t.dx.yy), unit_w == 64u);  // words 0, 1: x 0..31
   return dot(s.d, vec4<f32>(id) * dx) + dot(s.m + code_offset * s.d, t.sum);
 }
 
 // Unit u of rows r (4 rows) dotted with the thread's x: one lane per row.
 fn thread_unit_dot(w: Unit, r: vec4<u32>, u: u32, t: ThreadX) -> vec4<f32> {
-  return vec4<f32>(row_unit_dot(w.c0, w.h0, r.x, u, t), row_unit_dot(w.c1, w.h1, r.y, u, t),
-                   row_unit_dot(w.c2, w.h2, r.z, u, t), row_unit_dot(w.c3, w.h3, r.w, u, t));
+  return vec4<f32>(row_unit_dot(w.c0, w.h0, w.s.x, w.s1.x, r.x, u, t), row_unit_dot(w.c1, w.h1, w.s.y, w.s1.y, r.y, u, t),
+                   row_unit_dot(w.c2, w.h2, w.s.z, w.s1.z, r.z, u, t), row_unit_dot(w.c3, w.h3, w.s.w, w.s1.w, r.w, u, t));
 }
