@@ -67,6 +67,9 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   // two units and 4 rows (22016x4096: 2204 vs 2010 GB/s on an H200, docs/benchmarks.md).
   // Their rows are 32 per workgroup, two quads per step (12288x4096: +22%, 14336x4096: +10%).
   const bool one_unit = int8_x && f.bits == 4 && tall && short_rows;
+  // 2 and 3 bits likewise take 32 rows, two quads per step (12288x4096: +31-34%, 22016x4096: +20%,
+  // H200 tuning after the scale words moved to the loads, docs/benchmarks.md).
+  const bool low_bit_tall = int8_x && f.bits <= 3 && tall && short_rows;
   // 8 bits, int8 x, rows of 2048-4096 columns: two units per thread, 8 rows, one quad per step
   // (+10-13% over four units and two quads from 4096x4096 to 22016x4096, H200).
   const bool wq8_two_units = int8_x && f.bits == 8 && short_rows && cols >= 2048;
@@ -90,11 +93,11 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   // with 4, WQ8 4096x14336).
   const bool long_rows_4096 = !tall && !short_rows && rows >= 4096 && t.upt <= 3;
   const bool one_quad_steps = (tall && short_rows) || long_rows_4096 || wq8_two_units;
-  t.row_quads = one_unit || (tall && !short_rows) ? 8 : wq8_two_units ? 2 : tall || long_rows_4096 ? 4 : 2;
+  t.row_quads = one_unit || low_bit_tall || (tall && !short_rows) ? 8 : wq8_two_units ? 2 : tall || long_rows_4096 ? 4 : 2;
   if (gemv_tuning.row_quads) t.row_quads = gemv_tuning.row_quads;
   // Every subgroup's row totals must fit the reduction's workgroup memory.
   while (t.row_quads > 1 && t.wg / kMinSubgroupSize * t.rows() > kSubgroupReduceFloats) t.row_quads /= 2;
-  const uint32_t step = one_unit ? 2 : one_quad_steps ? 1 : t.upt == 1 ? 4 : 2;
+  const uint32_t step = one_unit || low_bit_tall ? 2 : one_quad_steps ? 1 : t.upt == 1 ? 4 : 2;
   t.step_quads = std::min<uint32_t>(gemv_tuning.step_quads ? gemv_tuning.step_quads : step, t.row_quads);
   if (t.row_quads % t.step_quads != 0) t.step_quads = 1;
   // Loading the first step before preparing x gained 6-7% where a step is at most 4 units per

@@ -216,6 +216,7 @@ TEST_F(GpuMatmul, GemvTilings) {
   // and, at 4 units x 2 quads a step, off).
   for (const GemvTuning& t :
        {GemvTuning{0, 1, 1, 1}, GemvTuning{256, 0, 8, 4}, GemvTuning{32, 4, 2, 2}, GemvTuning{64, 0, 4, 1},
+        GemvTuning{0, 1, 8, 2},  // tall matrices of short rows at 2-4 bits
         GemvTuning{0, 0, 0, 0, false, 1}, GemvTuning{0, 1, 1, 1, false, 3}, GemvTuning{32, 4, 2, 2, false, 2},
         GemvTuning{64, 0, 4, 1, false, 2}}) {
     override_gemv_for_tuning(t);
