@@ -126,10 +126,10 @@ struct Result {
 
 std::string kernel_name(GgmlType type, uint32_t rows, uint32_t cols, const DeviceInfo& info) {
   const GpuFormat f = *gpu_format(type, cols);
-  char buf[64];
+  char buf[80];
   if (const auto g = gemv_tiling(f, rows, cols, use_subgroups(info.subgroups), use_int8_x(info.packed_dot4))) {
-    std::snprintf(buf, sizeof buf, "gemv wg%u upt%u rows%u step%u%s", g->wg, g->upt, g->rows(), 4 * g->step_quads,
-                  g->hoist ? " hoist" : "");
+    std::snprintf(buf, sizeof buf, "gemv wg%u upt%u rows%u step%u%s%s", g->wg, g->upt, g->rows(), 4 * g->step_quads,
+                  g->hoist ? " hoist" : "", g->prefetch ? " prefetch" : "");
   } else {
     std::snprintf(buf, sizeof buf, "matmul wg%u", matmul_tiling(f, cols, 1, use_subgroups(info.subgroups)).wg);
   }

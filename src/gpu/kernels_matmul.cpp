@@ -197,6 +197,7 @@ void Kernels::gemv(const GpuMatrix& w, GemvInput input, BufferView x, BufferView
                                      {"row_quads", t->row_quads},
                                      {"step_quads", t->step_quads},
                                      {"hoist", t->hoist ? 1 : 0},
+                                     {"prefetch", t->prefetch ? 1 : 0},
                                      {"x_mode", static_cast<uint32_t>(input)}});
   const Pipeline p = composed_pipeline(
       device_, collecting_, collected_, int8_x ? "gemv:x=i8" : "gemv:x=f32",

@@ -28,6 +28,7 @@ struct GemvTiling {
   uint32_t row_quads = 4;  // rows per workgroup / 4
   uint32_t step_quads = 2; // quads whose loads are issued together (divides row_quads)
   bool hoist = true;       // the first step's loads issued before x is prepared
+  bool prefetch = false;   // each step's loads issued a step ahead
   uint32_t grid = 0;       // most workgroups dispatched, each looping over tiles (0: one per tile)
   uint32_t rows() const { return 4 * row_quads; }
   uint32_t workgroups(uint64_t rows_in_range) const;

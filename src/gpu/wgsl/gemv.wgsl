@@ -17,6 +17,7 @@ override upt: u32 = 1;        // units per thread and row: 1..4
 override row_quads: u32 = 4;  // rows per workgroup / 4: a multiple of step_quads
 override step_quads: u32 = 2; // quads whose loads are issued together: 1, 2 or 4 (loads in flight)
 override hoist: bool = true;  // the first step's loads issued before x is prepared (when registers allow)
+override prefetch: bool = false;  // each step's loads issued a step ahead (when registers allow)
 // What the product's input is, computed as each thread reads its x (a dispatch and a round trip
 // through memory saved per fused op):
 //   0: x itself;  1: RMSNorm(x) * aux (p.x_eps);  2: SiLU(x[0, cols)) * x[cols, 2 cols) (gate | up)
@@ -179,19 +180,23 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   // Tiles wid.x, wid.x + nwg.x, ...: with fewer workgroups than tiles (GemvTiling::grid), x is
   // prepared once for several tiles and the next tile's first loads overlap this tile's reduction.
   var tile = wid.x;
+  var have_first = hoist;  // w holds the tile's first step
   loop {
     let row0 = tile * rows_per_wg;
+    if (!have_first) { w = load_step(row0, 0u, upr, lid); }
     for (var q = 0u; q < row_quads; q += step_quads) {
       let ra = quad_rows(row0, q);
       let rb = quad_rows(row0, q + 1u);
       let rc = quad_rows(row0, q + 2u);
       let rd = quad_rows(row0, q + 3u);
-      // Every load of the step issued before any arithmetic.
-      if (q > 0u || !hoist) { w = load_step(row0, q, upr, lid); }
+      // Every load of the step issued before any arithmetic; with `prefetch`, a step ahead, so a
+      // step's memory latency overlaps the previous step's work.
+      if (!prefetch && q > 0u) { w = load_step(row0, q, upr, lid); }
       let wa = w.a;
       let wb = w.b;
       let wc = w.c;
       let wd = w.d;
+      if (prefetch && q + step_quads < row_quads) { w = load_step(row0, q + step_quads, upr, lid); }
       let ta = subgroupAdd(quad_dot(wa, ra, upr, lid, xa, xb, xc, xd));
       if (lane == 0u) { store_quad(sg * rows_per_wg + 4u * q, ta); }
       if (step_quads > 1u) {
@@ -208,7 +213,8 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
       }
     }
     let next = tile + nwg.x;
-    if (hoist && next < n_tiles) { w = load_step(next * rows_per_wg, 0u, upr, lid); }
+    have_first = hoist && next < n_tiles;
+    if (have_first) { w = load_step(next * rows_per_wg, 0u, upr, lid); }
     workgroupBarrier();
     if (lid < rows_per_wg && row0 + lid < p.n_rows) {
       var v = 0.0;
