@@ -103,9 +103,10 @@ std::optional<GemvTiling> gemv_tiling(const GpuFormat& f, uint64_t rows, uint64_
   // Loading the first step before preparing x gained 6-7% where a step is at most 4 units per
   // thread, and lost 30% at 6 (WQ8 4096x11008, upt 3 x 2 quads: registers; H200, docs/benchmarks.md).
   t.hoist = t.upt * t.step_quads <= 4;
-  // Loading each step a step ahead gained 1-12% below 8 bits and on 8-bit rows longer than 4096
-  // with at most 3 units a thread (+24%), and lost 5-11% on 8-bit 4096-column rows (H200).
-  t.prefetch = f.bits < 8 || (!short_rows && t.upt <= 3);
+  // Loading each step a step ahead, with int8 x, gained 1-12% below 8 bits and on 8-bit rows longer
+  // than 4096 with at most 3 units a thread (+24%), and lost 5-11% on 8-bit 4096-column rows (H200);
+  // with f32 x (four times the registers for x) it lost (session 4, docs/benchmarks.md).
+  t.prefetch = int8_x && (f.bits < 8 || (!short_rows && t.upt <= 3));
   t.grid = gemv_tuning.grid ? gemv_tuning.grid : gemv_grid_from_env();
   return t;
 }

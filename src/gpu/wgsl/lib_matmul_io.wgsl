@@ -26,10 +26,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read> bias: array<f32>;         // (rows); x again when unused
 @group(0) @binding(6) var<storage, read_write> y: array<f32>;      // (tokens, y_stride)
 
-// The four rows' codes of one unit and, where the unit has one (d, m) scale word per row, those
-// words: loaded with the codes, so a step waits for memory once rather than for the codes, then
-// the scales (gemv.wgsl, int8 x, H200: 2 bits +3-48% GB/s, 3 bits +2-23%, 4 bits 0-22%;
-// docs/benchmarks.md).
+// The four rows' codes of one unit and, where the unit has scale words of its own (one or two per
+// row), those words: loaded with the codes, so a step waits for memory once rather than for the
+// codes, then the scales (gemv.wgsl, int8 x, H200: 2 bits +3-49% GB/s, 3 bits +2-23%, 4 bits
+// 0-22%; docs/benchmarks.md).
 struct Unit {
   c0: vec4<u32>, c1: vec4<u32>, c2: vec4<u32>, c3: vec4<u32>,
   h0: vec2<u32>, h1: vec2<u32>, h2: vec2<u32>, h3: vec2<u32>,
@@ -37,8 +37,9 @@ struct Unit {
   s1: vec4<u32>,  // and of its second (n_seg 2); unused (and not loaded) otherwise
 }
 
-// Not at 8 bits, where two units share a word (-1-5% GB/s loading it per unit, H200).
-fn early_scale() -> bool { return bits < 8u && !superblock && !symmetric && n_seg <= 2u; }
+// Not where units share a word (groups wider than a unit, e.g. WQ8_G32: loading it once per unit
+// lost 1-5% GB/s, H200).
+fn early_scale() -> bool { return quantized() && !superblock && !symmetric && group <= unit_w && n_seg <= 2u; }
 
 // The (d, m) word of segment k of unit u of a row.
 fn unit_scale_word(row: u32, u: u32, k: u32) -> u32 {
