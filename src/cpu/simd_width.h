@@ -1,5 +1,5 @@
 // WEBACCEL_CPU_SIMD caps the vector width the native CPU kernels dispatch to, so the native engine
-// can be measured at the browser's 128-bit SIMD width (bench/browser/run_bench.mjs --native-env):
+// can be measured at the browser's 128-bit SIMD width (bench/browser/run_bench.mjs --native-simd):
 //   WEBACCEL_CPU_SIMD=128   SSE4 (Highway's AVX2 and AVX-512 targets off, the AVX-512 VNNI paths too)
 //   WEBACCEL_CPU_SIMD=256   AVX2 at most
 //   WEBACCEL_CPU_SIMD=512 or unset: the best target the CPU has
