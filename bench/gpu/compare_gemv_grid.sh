@@ -18,21 +18,7 @@ if [[ $parts == *gemv* ]]; then
       --shapes "${SHAPES:-4096x4096,12288x4096,22016x4096,4096x11008,16384x16384}" > "$out/grid_$g.md"
     grep -E '^# copy|^\| WQ' "$out/grid_$g.md" | sed "s/^/grid $g /"
   done
-  python3 - "$out" $grids <<'PY'
-import re, sys
-out, grids = sys.argv[1], sys.argv[2:]
-table, copy = {}, {}
-for g in grids:
-    for line in open(f"{out}/grid_{g}.md"):
-        if line.startswith("# copy"): copy[g] = float(re.search(r"([\d.]+) GB/s", line).group(1))
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 9 and cells[0] not in ("format", "---"): table.setdefault((cells[0], cells[1], cells[3]), {})[g] = float(cells[5])
-print("\n| format | rows x cols | tiling | " + " | ".join(f"grid {g}: GB/s (of copy)" for g in grids) + " | best / grid 0 |")
-print("|---|---|---|" + "---:|" * (len(grids) + 1))
-for (f, s, t), r in table.items():
-    cells = [f"{r[g]:.0f} ({100 * r[g] / copy[g]:.0f}%)" if g in r else "" for g in grids]
-    print(f"| {f} | {s} | {t} | " + " | ".join(cells) + f" | {max(r.values()) / r[grids[0]]:.2f}x |")
-PY
+  bench/gpu/gemv_side_by_side.py "$out" grid_ "grid {}:" $grids
 fi
 if [[ $parts == *decode* && -n ${DECODE-7b 4;smollm2 4} ]]; then
   source bench/gpu/gpu_machine_env.sh && gpu_machine_env "$carry_decode"

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp}
 formats=${FORMATS:-WQ2_G32,WQ3_G32,WQ4_G32,WQ8_G32}
 shapes=${SHAPES:-4096x4096,12288x4096,4096x11008,16384x16384}
-for v in committed ${VARIANTS:-scales_early prefetch}; do
+variants=${VARIANTS:?set VARIANTS to names of bench/gpu/variants/*.patch}
+for v in committed $variants; do
   dir=""
   if [[ $v != committed ]]; then
     dir=/tmp/webaccel-wgsl-$v && rm -rf "$dir"
@@ -17,19 +18,4 @@ for v in committed ${VARIANTS:-scales_early prefetch}; do
   WEBACCEL_WGSL_DIR=$dir bench/gpu/run_gemv_bench.sh --formats "$formats" --shapes "$shapes" > "$out/variant_$v.md"
   grep -E '^# copy|^\| WQ|^\| Q|^\| F' "$out/variant_$v.md" | sed "s/^/$v /"
 done
-python3 - "$out" committed ${VARIANTS:-scales_early prefetch} <<'PY'
-import re, sys
-out, names = sys.argv[1], sys.argv[2:]
-table, copy = {}, {}
-for n in names:
-    for line in open(f"{out}/variant_{n}.md"):
-        if line.startswith("# copy"): copy[n] = float(re.search(r"([\d.]+) GB/s", line).group(1))
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 9 and cells[0] not in ("format", "---"): table.setdefault((cells[0], cells[1]), {})[n] = (float(cells[5]), cells[3])
-print("\n| format | rows x cols | " + " | ".join(f"{n} GB/s (of copy)" for n in names) + " | best / committed |")
-print("|---|---|" + "---:|" * (len(names) + 1))
-for (f, s), r in table.items():
-    base = r["committed"][0]
-    cells = [f"{r[n][0]:.0f} ({100 * r[n][0] / copy[n]:.0f}%)" if n in r else "" for n in names]
-    print(f"| {f} | {s} | " + " | ".join(cells) + f" | {max(v[0] for v in r.values()) / base:.2f}x |")
-PY
+bench/gpu/gemv_side_by_side.py "$out" variant_ "{}" committed $variants
