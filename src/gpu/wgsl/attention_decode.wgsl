@@ -167,14 +167,26 @@ fn sum_groups_in_parts(acc: vec4<f32>, lid: u32) -> vec4<f32> {
   return total;
 }
 
-// Columns 4c .. 4c + 3 of a head (pairs 2c and 2c + 1) turned for position pos, as rope_kv.wgsl does.
-fn rope4(x: vec4<f32>, c: u32, pos: u32) -> vec4<f32> {
+// (sin, cos) of pairs 2c and 2c + 1 for position pos, as rope_kv.wgsl turns them: computed once a
+// thread for both q and k (the angle's loop is serial; pair 2c + 1's is pair 2c's times theta_scale).
+struct PairAngles {
+  a: vec2<f32>,
+  b: vec2<f32>,
+}
+
+fn pair_angles(c: u32, pos: u32) -> PairAngles {
+  let theta = rope_angle(pos, 2u * c, params.theta_scale);
+  return PairAngles(sin_cos(theta), sin_cos(theta * params.theta_scale));
+}
+
+// Columns 4c .. 4c + 3 of a head (pairs 2c and 2c + 1) turned by their angles sc.
+fn rope4(x: vec4<f32>, c: u32, sc: PairAngles) -> vec4<f32> {
   var y = x;
   if (4u * c < params.n_rot) {
-    y = vec4<f32>(rope_turn(x.xy, sin_cos(rope_angle(pos, 2u * c, params.theta_scale))), y.zw);
+    y = vec4<f32>(rope_turn(x.xy, sc.a), y.zw);
   }
   if (4u * c + 2u < params.n_rot) {
-    y = vec4<f32>(y.xy, rope_turn(x.zw, sin_cos(rope_angle(pos, 2u * c + 1u, params.theta_scale))));
+    y = vec4<f32>(y.xy, rope_turn(x.zw, sc.b));
   }
   return y;
 }
@@ -210,10 +222,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (lid < lanes) {
     var q = row[head * lanes + lid];
     if (new_kv) {
-      q = rope4(q, lid, pos);
+      let sc = pair_angles(lid, pos);
+      q = rope4(q, lid, sc);
       if (last) {
         let k_at = params.n_head * lanes + kv_off4 + lid;
-        let k = rope4(row[k_at], lid, pos);
+        let k = rope4(row[k_at], lid, sc);
         let v = row[k_at + kv_dim4];
         k_own[lid] = k;
         v_own[lid] = v;
