@@ -107,6 +107,8 @@ const FIREFOX_PREFS = {
   'dom.webgpu.enabled': true, 'gfx.webgpu.ignore-blocklist': true,  // WebGPU on lavapipe
   // Relaxed SIMD off: the pages must fall back to the SIMD128 build (ctest browser_firefox_simd128).
   ...(process.env.WEBACCEL_FIREFOX_NO_RELAXED_SIMD === '1' ? { 'javascript.options.wasm_relaxed_simd': false } : {}),
+  // Any other prefs as JSON, for diagnosis, e.g. '{"javascript.options.wasm_baselinejit": false}'.
+  ...JSON.parse(process.env.WEBACCEL_FIREFOX_PREFS || '{}'),
 };
 
 // Opens url (which must POST to /__results/NAME) in a fresh headless Firefox profile; returns the
