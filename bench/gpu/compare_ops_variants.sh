@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a GPU machine: the non-matmul ops' µs per call (bench/gpu_ops) for the committed kernels and
 # for WGSL variants (bench/gpu/variants/NAME.patch through WEBACCEL_WGSL_DIR, as compare_variants.sh),
-# side by side; then gpu-bench's 7B 4-bit decode step, twice, for each name in DECODE (committed or variants).
+# side by side; then gpu-bench's 7B 4-bit decode step ROUNDS times (2) for each name in DECODE (committed or variants).
 # CARRY: build/gpu-ops-carry (bench/gpu_ops/run.sh pack); DECODE_CARRY: build/gpu-carry; .gl.
 # Env: VARIANTS (names; `tree`: src/gpu/wgsl as carried, the committed ones being the binary's), OPS (an extended regex of op names; default: everything), REPS.
 set -euo pipefail
@@ -36,7 +36,7 @@ PY
 if [[ -n ${DECODE:-} ]]; then
   carry=${DECODE_CARRY:-build/gpu-carry}
   source bench/gpu/gpu_machine_env.sh && gpu_machine_env "$carry"
-  for round in 1 2; do
+  for round in $(seq "${ROUNDS:-2}"); do
     for v in $DECODE; do
       dir=""; [[ $v != committed ]] && dir=/tmp/webaccel-wgsl-$v; [[ $v == tree ]] && dir=$PWD/src/gpu/wgsl
       WEBACCEL_WGSL_DIR=$dir "$carry/webaccel-gpu-bench" gpu-bench --shape 7b --bits 4 --tokens 32 2>&1 |

@@ -80,7 +80,6 @@ fn fold_tiles(r: Running, begin: u32, end: u32, kv_dim4: u32, kv_off4: u32, lid:
   let lane = lid % lanes;
   let group = lid / lanes;  // == groups for the threads left over (idle but at the barriers)
   let working = group < groups;
-  let qv = q_s[lane];
   var acc = r.acc;
   var m = r.m;
   var l = r.l;
@@ -93,6 +92,12 @@ fn fold_tiles(r: Running, begin: u32, end: u32, kv_dim4: u32, kv_off4: u32, lid:
         kv[u] = k_cache[at];
         vv[u] = v_cache[at];
       }
+    }
+    if (j0 == begin) {
+      workgroupBarrier();  // q_s (and k_own, v_own) written by main: the first tile's loads are already in flight
+    }
+    let qv = q_s[lane];
+    if (working) {
       for (var u = 0u; u < per; u++) {
         let t = group + u * groups;
         parts[t * lanes + (lane + t) % lanes] = dot(qv, kv[u]);
@@ -238,7 +243,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     q_s[lid] = q * params.scale;
   }
-  workgroupBarrier();
+  if (begin >= end) {
+    workgroupBarrier();  // no cached keys: fold_tiles' first-tile barrier does not run
+  }
   var r = fold_tiles(running_start(), begin, end, kv_dim4, kv_off4, lid);
   if (new_kv && last) {
     r = fold_own_key(r, lid);
