@@ -68,7 +68,8 @@ fn chunk_sum(at: u32, tile: u32) -> f32 {
 }
 
 // Folds cache keys [begin, end) of the kv head at kv_off4 (rows kv_dim4 vec4 apart) into r; q_s
-// holds the scaled query. Thread (lane, group) reads vec4 `lane` of the tile's keys group,
+// holds the scaled query once the first tile's barrier has passed (its loads are issued before it,
+// as they do not depend on q; main waits itself when there is no tile). Thread (lane, group) reads vec4 `lane` of the tile's keys group,
 // group + groups, ...: for the scores its lane's part of q k (the parts of a key meet in `parts`,
 // rotated by the key so neither the writes nor the per-key sums collide in a memory bank), for
 // p v its lane of those keys' values.
